@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# stitchbook's two commands on a fresh machine:
+#   ./run.sh demo   the main job on the embedded default
+#   ./run.sh test   the whole test suite (what CI runs)
+# Each makes .venv if needed, installs everything into it, then runs.
+set -euo pipefail
+cd "$(dirname "$0")"
+VENV=${VENV:-.venv}
+PY="$VENV/bin/python"
+# torch's CUDA build of this release is the one that works with torchvision here; override for other platforms.
+TORCH_SPEC=${TORCH_SPEC:-"torch==2.14.1 torchvision==0.29.1"}
+
+system_packages() {   # Debian packages, installed when we are root and apt-get is there
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "note: cannot install ${missing[*]} (needs root and apt-get); see README.md" >&2
+  fi
+}
+
+venv() {
+  local stamp="$VENV/.stitchbook-installed"
+  if [ -f "$stamp" ] && [ "$stamp" -nt pyproject.toml ]; then return 0; fi
+  python3 -m venv "$VENV" 2>/dev/null || { system_packages python3-venv; python3 -m venv "$VENV"; }
+  "$PY" -m pip install -q --upgrade pip
+  "$PY" -m pip install -q $TORCH_SPEC
+  "$PY" -m pip install -q -e '.[dev]'
+  touch "$stamp"
+}
+
+unchanged_by() {      # run a command and fail if it changed tracked or untracked files
+  local before after
+  before=$(git status --porcelain 2>/dev/null || true)
+  "$@" >/dev/null
+  after=$(git status --porcelain 2>/dev/null || true)
+  if [ "$before" != "$after" ]; then
+    echo "FAILED: '$*' changed files: the package or notebooks were out of sync. Run it and commit the result:" >&2
+    diff <(echo "$before") <(echo "$after") >&2 || true
+    return 1
+  fi
+  echo "ok: $* leaves the tree unchanged"
+}
+
+cmd_test() {
+  system_packages dataset-fashion-mnist
+  venv
+  export PATH="$PWD/$VENV/bin:$PATH" HF_HUB_OFFLINE=1 PYTHONHASHSEED=0
+  unchanged_by nbdev-export
+  unchanged_by nbdev-clean
+  nbdev-test --n-workers 2
+  python -m pytest "$@"
+}
+
+cmd_demo() {
+  system_packages dataset-fashion-mnist
+  venv
+  export PATH="$PWD/$VENV/bin:$PATH"
+  python -m stitchbook.demo "$@"
+}
+
+case "${1:-}" in
+  test) shift; cmd_test "$@" ;;
+  demo) shift; cmd_demo "$@" ;;
+  *) echo "usage: ./run.sh demo | ./run.sh test [pytest args]" >&2; exit 2 ;;
+esac
