@@ -55,14 +55,27 @@ cmd_test() {
 }
 
 cmd_demo() {
+  # Until the sweep lands: the stages of a CNN, a ViT and a Swin, each checked to chain back into its network.
   system_packages dataset-fashion-mnist
   venv
+  export PATH="$PWD/$VENV/bin:$PATH" HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1}
+  stitch-stages test_resnet --kwargs in_chans=1,num_classes=10 --size 28
+  stitch-stages test_vit --kwargs img_size=28,patch_size=7,in_chans=1,num_classes=10
+  stitch-stages swin_tiny_patch4_window7_224 --kwargs img_size=64,window_size=4,num_classes=10
+  stitch-stages swin_t --backend torchvision --depth 2 --size 64
+}
+
+cmd_docs() {
+  venv
   export PATH="$PWD/$VENV/bin:$PATH"
-  python -m stitchbook.demo "$@"
+  rm -rf _proc _docs
+  nbdev-proc-nbs >/dev/null
+  python tools/render_docs.py _proc _docs
 }
 
 case "${1:-}" in
   test) shift; cmd_test "$@" ;;
   demo) shift; cmd_demo "$@" ;;
-  *) echo "usage: ./run.sh demo | ./run.sh test [pytest args]" >&2; exit 2 ;;
+  docs) shift; cmd_docs "$@" ;;
+  *) echo "usage: ./run.sh demo | ./run.sh test [pytest args] | ./run.sh docs" >&2; exit 2 ;;
 esac
