@@ -55,14 +55,15 @@ cmd_test() {
 }
 
 cmd_demo() {
-  # Until the sweep lands: the stages of a CNN, a ViT and a Swin, each checked to chain back into its network.
+  # Until the sweep lands: train (or load) the embedded zoo, show where its networks can be cut, and build the two
+  # example stitching configs with a dry forward pass.
   system_packages dataset-fashion-mnist
   venv
   export PATH="$PWD/$VENV/bin:$PATH" HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1}
-  stitch-stages test_resnet --kwargs in_chans=1,num_classes=10 --size 28
-  stitch-stages test_vit --kwargs img_size=28,patch_size=7,in_chans=1,num_classes=10
-  stitch-stages swin_tiny_patch4_window7_224 --kwargs img_size=64,window_size=4,num_classes=10
-  stitch-stages swin_t --backend torchvision --depth 2 --size 64
+  stitch-zoo
+  stitch-stages fmnist_resnet
+  stitch-stages fmnist_vit
+  for cfg in configs/*.yml; do echo "== $cfg"; stitch-check "$cfg"; done
 }
 
 cmd_docs() {
