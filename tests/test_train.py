@@ -107,3 +107,19 @@ def test_frozen_parameters_and_statistics_do_not_change(tmp_path):
     after = {k: v for s in run.model.steps if s.frozen for k, v in s.state_dict().items()}
     assert any('running_mean' in k for k in frozen) and all(torch.equal(frozen[k], after[k]) for k in frozen)
     assert not all(torch.equal(adapter[k], v) for k, v in run.model.steps[1].state_dict().items())
+
+def test_multi_task_training_interleaves_tasks_and_reports_each(tmp_path):
+    cfg = small(epochs=1)
+    tc = cfg['train_config']
+    tc['tasks'] = [{'dataset': 'fashion-mnist'},
+                   {'dataset': 'fashion-mnist', 'data_augmentation': ['hflip'], 'data_preprocessing': {'subset': 1000}}]
+    del tc['dataset']
+    table = train_job(write(cfg, tmp_path/'tasks'), pretrained=False, progress=False)
+    assert list(table.Step) == [0, 30]                                   # 20 + 10 batches of 100
+    names = ['task0-fashion-mnist', 'task1-fashion-mnist']
+    assert all(f'{n}/Test Accuracy' in table.columns for n in names)
+    overall = table['Overall/Test Accuracy'].iloc[-1]
+    assert overall == pytest.approx(table[[f'{n}/Test Accuracy' for n in names]].iloc[-1].mean(), abs=1e-9)   # equal test sets
+    tc['tasks'][1]['data_preprocessing']['image_size'] = 28
+    with pytest.raises(Exception, match=r"train_config.tasks\[1\]: gives images of shape \(1, 28, 28\)"):
+        train_job(write(cfg, tmp_path/'bad'), pretrained=False, progress=False)
