@@ -123,3 +123,9 @@ def test_multi_task_training_interleaves_tasks_and_reports_each(tmp_path):
     tc['tasks'][1]['data_preprocessing']['image_size'] = 28
     with pytest.raises(Exception, match=r"train_config.tasks\[1\]: gives images of shape \(1, 28, 28\)"):
         train_job(write(cfg, tmp_path/'bad'), pretrained=False, progress=False)
+
+def test_amp_and_channels_last_run(tmp_path):
+    "bf16 autocast and channels-last memory (meant for GPUs) also run on the CPU; a GPU session should time them."
+    table = train_job(write(small(epochs=1), tmp_path), pretrained=False, progress=False, amp=True, channels_last=True,
+                      activation_cache=False)
+    assert table['Overall/Train Loss'].notna().all() and table['Overall/Train Loss'].iloc[-1] < table['Overall/Train Loss'].iloc[0]
