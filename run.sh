@@ -55,15 +55,17 @@ cmd_test() {
 }
 
 cmd_demo() {
-  # Until the sweep lands: train (or load) the embedded zoo, show where its networks can be cut, and build the two
-  # example stitching configs with a dry forward pass.
+  # Until the sweep lands: train (or load) the embedded zoo, then two real stitching jobs on it (CNN->CNN and
+  # CNN->ViT across architectures), each writing its results table, config and checkpoints under runs/.
   system_packages dataset-fashion-mnist
   venv
   export PATH="$PWD/$VENV/bin:$PATH" HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1}
   stitch-zoo
-  stitch-stages fmnist_resnet
-  stitch-stages fmnist_vit
-  for cfg in configs/*.yml; do echo "== $cfg"; stitch-check "$cfg"; done
+  for cfg in configs/*.yml; do
+    name=$(basename "$cfg" .yml)
+    echo "== stitch-train -c $cfg -o runs/$name"
+    stitch-train -c "$cfg" -o "runs/$name"
+  done
 }
 
 cmd_docs() {

@@ -4,7 +4,8 @@ import json, os, signal, subprocess, sys, time
 from pathlib import Path
 import pandas as pd, pytest, torch, yaml
 from stitchbook.config import load_config
-from stitchbook.job import train_job, atomic_write, load_results
+from stitchbook.job import train_job, load_results
+from stitchbook.files import atomic_write
 from stitchbook.train import Diverged
 from stitchbook.data import DEBIAN_FMNIST
 
