@@ -23,14 +23,22 @@ from .train import Run, make_optimizer, make_scheduler, make_loss, evaluate, eva
 from .tasks import MultiTaskLoader, make_task_data
 import torch.distributed as dist
 from .stitch import init_adapter
+from torch.utils.flop_counter import FlopCounterMode
 
 # %% auto #0
-__all__ = ['RUN_FLAGS', 'ALIASES', 'write_status', 'load_results', 'apply_overrides', 'prepare', 'fingerprint', 'save_checkpoint',
-           'resume', 'train_job', 'stitch_train', 'stitch_train_cli']
+__all__ = ['KEPT_STATUS', 'RUN_FLAGS', 'ALIASES', 'write_status', 'load_results', 'apply_overrides', 'prepare', 'model_stats',
+           'fingerprint', 'save_checkpoint', 'resume', 'train_job', 'stitch_train', 'stitch_train_cli']
 
 # %% ../nbs/16_job.ipynb #2e2d21dc
+KEPT_STATUS = ('log', 'notebook', 'host', 'pid', 'job_id')
+
 def write_status(folder:Path, state:str, **extra):
-    atomic_write(Path(folder)/'status.json', lambda p: p.write_text(json.dumps(dict(state=state, time=time.time(), **extra))))
+    "Write `status.json`; what the launcher recorded (`KEPT_STATUS`: log, notebook, host, pid, job id) is kept."
+    path = Path(folder)/'status.json'
+    try: old = json.loads(path.read_text()) if path.exists() else {}
+    except json.JSONDecodeError: old = {}
+    new = {**{k: old[k] for k in KEPT_STATUS if k in old}, 'state': state, 'time': time.time(), **extra}
+    atomic_write(path, lambda p: p.write_text(json.dumps(new)))
 
 def load_results(path)->pd.DataFrame:
     "A results table: stitchbook's parquet, or the reference's `result*.pkl` (a pickled DataFrame: only open files you trust)."
@@ -117,6 +125,18 @@ def prepare(cfg:dict, folder:Path, pretrained=None, activation_cache:bool=True, 
                tc.get('max_grad_norm'), device, amp, task_tests=task_tests)
 
 # %% ../nbs/16_job.ipynb #b8993172
+def model_stats(model:torch.nn.Module, input_shape)->dict:
+    "Parameters, trainable parameters and forward FLOPs (one image, `torch.utils.flop_counter`) of `model`."
+    was_training = model.training
+    counter = FlopCounterMode(display=False)
+    model.eval()
+    try:
+        with torch.no_grad(), counter: model(torch.zeros(1, *input_shape, device=next(model.parameters()).device))
+    finally: model.train(was_training)
+    return {'params': sum(p.numel() for p in model.parameters()),
+            'trainable_params': sum(p.numel() for p in model.parameters() if p.requires_grad),
+            'flops': int(counter.get_total_flops())}
+
 def fingerprint(cfg:dict)->str:
     "A hash of the parts of a config that decide the results (not where files go)."
     keep = {k: v for k, v in cfg.items() if k in ('assembly', 'model', 'head', 'reformat_options', 'train_config', 'metrics', 'freeze_bn_stats', 'unfrozen')}
@@ -154,10 +174,12 @@ def train_job(config,                    # config path or mapping
     progress = progress and lead
     seed = cfg['train_config']['seed']
     results = Path(cfg.get('metrics_output') or folder/f"result-{seed}.parquet")
+    write(folder/'model.json', lambda p: p.write_text(json.dumps(model_stats(run.model, run.model.input_shape))))
     if cfg.get('test_only'):
         t0 = time.time(); test, per_task = evaluate_tasks(run)
         table = pd.DataFrame([result_row(run, {'loss': float('nan'), 'accuracy': float('nan')}, test, time.time() - t0, per_task)])
         write(folder/f"test-{seed}.parquet", lambda p: table.to_parquet(p))
+        if lead: write_status(folder, 'done', epochs=0)
         return table
     write(folder/f"result-{seed}.config.yml", lambda p: p.write_text(yaml.safe_dump(cfg, sort_keys=False)))
     last = folder/'checkpoint-last.pt'

@@ -6,27 +6,27 @@ Docs: https://stitchbook.github.io/stitchbook/sweep.html.md"""
 
 # %% ../nbs/17_sweep.ipynb #ae5fa2ad
 from __future__ import annotations
-import copy, json, math
+import copy, json, math, os, socket
 from pathlib import Path
 import pandas as pd
 import yaml
-from .errors import UserError, user_errors
 from .config import ConfigError, load_config, check_train_config, did_you_mean, key_path, RUN_OPTIONS
 from .formats import Format, parse_format
 from .models import load_model
 from .stages import stages as model_stages, default_input_shape
 from .stitchers import STITCHERS
 from .files import atomic_write
-import sys
-from fastcore.script import call_parse, parse_cli
 
 # %% auto #0
-__all__ = ['NETWORK_KEYS', 'SWEEP_KEYS', 'METADATA', 'check_sweep', 'arch_parts', 'arch_gaps', 'network_parts', 'job_config',
-           'job_state', 'plan', 'write_jobs', 'run_jobs', 'stitch_sweep', 'stitch_sweep_cli']
+__all__ = ['NETWORK_KEYS', 'SWEEP_KEYS', 'LAUNCHER_KEYS', 'SLURM_KEYS', 'METADATA', 'EXTRA_METADATA', 'check_launcher',
+           'check_sweep', 'arch_parts', 'arch_gaps', 'network_parts', 'job_config', 'job_state', 'plan', 'write_jobs']
 
 # %% ../nbs/17_sweep.ipynb #e2262b2e
 NETWORK_KEYS = ('stages', 'src_stages', 'dest_stages', 'arch', 'src_arch', 'dest_arch', 'model_args', 'input_shape')
-SWEEP_KEYS = NETWORK_KEYS + ('gaps', 'stitchers', 'train_config', 'reformat_options', 'project', 'metrics') + tuple(RUN_OPTIONS)
+SWEEP_KEYS = NETWORK_KEYS + ('gaps', 'stitchers', 'train_config', 'reformat_options', 'project', 'metrics', 'launcher') + tuple(RUN_OPTIONS)
+LAUNCHER_KEYS = dict(executor=str, parallel=int, chunk=str, timeout_min=int, threads=int, slurm=dict)
+SLURM_KEYS = dict(partition=str, gpus=int, cpus=int, mem=str, time=int, array_parallelism=int, account=str, qos=str,
+                  extra=dict, setup=list)
 
 def _network_form(cfg:dict, source)->str:
     forms = [f for f, keys in (('stages', ('stages',)), ('src_dest', ('src_stages', 'dest_stages')), ('arch', ('arch',)),
@@ -35,8 +35,24 @@ def _network_form(cfg:dict, source)->str:
         raise ConfigError('stages', "name the networks one way: stages:, src_stages: + dest_stages:, arch:, or src_arch: + dest_arch:", source)
     return forms[0]
 
+def _check_typed(d, allowed:dict, where:str, source):
+    if not isinstance(d, dict): raise ConfigError(where, f"expected a mapping with keys {', '.join(allowed)}, got {d!r}", source)
+    for k, v in d.items():
+        if k not in allowed: raise ConfigError(key_path(where, k), f"unknown key.{did_you_mean(k, allowed)}", source)
+        if not isinstance(v, allowed[k]) or isinstance(v, bool): raise ConfigError(key_path(where, k), f"expected {allowed[k].__name__}, got {v!r}", source)
+
+def check_launcher(launcher:dict, source=None):
+    "Check a sweep's `launcher:` section (executor, parallelism, chunking, Slurm resources)."
+    _check_typed(launcher, LAUNCHER_KEYS, 'launcher', source)
+    if launcher.get('executor', 'local') not in ('local', 'slurm', 'debug'):
+        raise ConfigError('launcher.executor', f"use local, slurm or debug, got {launcher['executor']!r}", source)
+    if launcher.get('chunk', 'gap') not in ('gap', 'job'):
+        raise ConfigError('launcher.chunk', f"use gap (all stitchers of a gap in one task) or job (one task each), got {launcher['chunk']!r}", source)
+    if launcher.get('parallel', 1) < 1: raise ConfigError('launcher.parallel', "give at least 1", source)
+    _check_typed(launcher.get('slurm', {}), SLURM_KEYS, 'launcher.slurm', source)
+
 def check_sweep(cfg:dict, source=None)->dict:
-    "Check a sweep config's keys, gaps and stitchers; return it unchanged."
+    "Check a sweep config's keys, gaps, stitchers and launcher; return it unchanged."
     for k in cfg:
         if k not in SWEEP_KEYS: raise ConfigError(k, f"unknown key in a sweep config.{did_you_mean(k, SWEEP_KEYS)}", source)
     _network_form(cfg, source)
@@ -47,6 +63,7 @@ def check_sweep(cfg:dict, source=None)->dict:
         if not (isinstance(span, list) and len(span) == 2 and all(isinstance(v, int) for v in span) and 1 <= span[0] <= span[1]):
             raise ConfigError(key_path('gaps', i), f"write {{blocks_to_drop: [first, last], num_downsamples: k}} with 1 <= first <= last, got {g!r}", source)
     check_train_config(cfg.get('train_config') or {}, source)
+    check_launcher(cfg.get('launcher') or {}, source)
     return cfg
 
 # %% ../nbs/17_sweep.ipynb #1d8a0f44
@@ -61,14 +78,16 @@ def arch_parts(arch:str, model_args:dict|None=None, input_shape=None)->list:
         parts.append({'Subnet': args}); prev = s.format
     return parts
 
-def arch_gaps(parts:list)->list:
-    "Every span of inner parts, with the halvings of spatial size across it."
-    fmts = [parse_format(p['Subnet']['out_format']) for p in parts]
+def arch_gaps(src:list, dst:list|None=None)->list:
+    "Every span `[first, last]` with a source part before it and a destination part after it, and the halvings across it."
+    dst = src if dst is None else dst
     gaps = []
-    for first in range(1, len(parts) - 1):
-        for last in range(first, len(parts) - 1):
-            k = round(math.log2(fmts[first - 1].H / fmts[last].H)) if fmts[last].H else 0
-            gaps.append({'blocks_to_drop': [first, last], 'num_downsamples': max(k, 0)})
+    for first in range(1, len(src) - 1):
+        h_src = parse_format(src[first - 1]['Subnet']['out_format']).H
+        for last in range(first, len(dst) - 1):
+            h_dst = parse_format(dst[last + 1]['Subnet']['in_format']).H
+            k = round(math.log2(h_src / h_dst)) if h_src and h_dst else 0
+            if k >= 0: gaps.append({'blocks_to_drop': [first, last], 'num_downsamples': k})   # no stitcher upsamples
     return gaps
 
 # %% ../nbs/17_sweep.ipynb #4a18cb84
@@ -119,37 +138,72 @@ def job_config(cfg:dict, src:list, dst:list, gap:dict, stitcher:str, downsample_
     return job, None
 
 # %% ../nbs/17_sweep.ipynb #d4e1675c
+def _alive(pid:int)->bool:
+    "Whether process `pid` runs here (a zombie, killed but not yet reaped, does not)."
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True
+    try: return Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[0] != 'Z'
+    except (OSError, IndexError): return True
+
 def job_state(folder:Path)->str:
-    "`new`, `running`, `done` or `failed`, from a job folder's `status.json` and results."
+    "`new`, `running`, `done`, `failed` or `interrupted`, from a job folder's `status.json` and results."
     status = Path(folder)/'status.json'
     if not status.exists(): return 'new'
-    state = json.loads(status.read_text()).get('state', 'new')
-    if state == 'done' and not list(Path(folder).glob('result-*.parquet')): return 'failed'
+    try: s = json.loads(status.read_text())
+    except json.JSONDecodeError: return 'failed'
+    state = s.get('state', 'new')
+    if state == 'done' and not list(Path(folder).glob('result-*.parquet')) + list(Path(folder).glob('test-*.parquet')): return 'failed'
+    if state in ('running', 'queued') and s.get('host') == socket.gethostname() and s.get('pid') and not _alive(s['pid']): return 'interrupted'
     return state
 
+def _stage_name(parts:list, i:int, form:str)->str:
+    "Readable name of part `i`: `stage 1..4` in the reference's eight-part layout, else the stage's end node."
+    if form in ('stages', 'src_dest') and len(parts) == 8: return f"stage {i // 2 + 1}"
+    return parts[i]['Subnet'].get('block_output') or 'head'
+
+def _parents(cfg:dict, src:list, dst:list, arch:str, base:Path, name:str)->list:
+    "Rows that evaluate each parent network whole, on the sweep's data: the baselines."
+    rows = []
+    for role, parts in (('source', src), ('dest', dst)) if src is not dst else (('both', src),):
+        net = parts[0]['Subnet']['model_name']
+        job = {'assembly': _frozen(copy.deepcopy(parts), True), 'train_config': copy.deepcopy(cfg.get('train_config') or {}), 'test_only': True}
+        for k in ('reformat_options', 'metrics'):
+            if k in cfg: job[k] = copy.deepcopy(cfg[k])
+        folder = base/f"parent-{name}-{net}"
+        rows.append(dict(sweep=name, role='parent', parent_of=role, network=net, arch=arch, first_deleted_block=0, last_deleted_block=0,
+                         num_downsamples=0, adapter='parent', source_stage='', dest_stage='', applies=True, why_not='',
+                         chunk='parents', folder=str(folder), state=job_state(folder), config=job))
+    return rows
+
 def plan(cfg, root='experiments', name:str|None=None)->pd.DataFrame:
-    "One row per gap × stitcher of a sweep config (a path or a mapping)."
+    "One row per gap × stitcher of a sweep config (a path or a mapping), and one per parent network."
     source = Path(cfg) if isinstance(cfg, (str, Path)) else getattr(cfg, 'path', None)
     if isinstance(cfg, (str, Path)): cfg = load_config(cfg)
     check_sweep(cfg, source)
     name = name or (source.stem if source else 'sweep')
+    form = _network_form(cfg, None)
     src, dst, arch = network_parts(cfg)
-    gaps = cfg.get('gaps') or arch_gaps(dst)
+    gaps = cfg.get('gaps') or arch_gaps(src, dst)
     stitchers = cfg.get('stitchers') or list(STITCHERS)
     base = Path(root)/cfg.get('project', 'across-scales')/name
     rows = []
     for gap in gaps:
         first, last = gap['blocks_to_drop']
         for st in stitchers:
-            job, why = job_config(cfg, src, dst, gap, st, downsample_parts=_network_form(cfg, None) == 'stages')
+            job, why = job_config(cfg, src, dst, gap, st, downsample_parts=form == 'stages')
             folder = base/f"train-{name}-gap-{first},{last}-adapter-{st}"
-            rows.append(dict(arch=arch, first_deleted_block=first, last_deleted_block=last, num_downsamples=gap.get('num_downsamples', 0),
-                             adapter=st, applies=job is not None, why_not=why or '', folder=str(folder),
+            ok = first - 1 < len(src) and last + 1 < len(dst)
+            rows.append(dict(sweep=name, role='stitch', parent_of='', network='', arch=arch, first_deleted_block=first, last_deleted_block=last,
+                             num_downsamples=gap.get('num_downsamples', 0), adapter=st,
+                             source_stage=_stage_name(src, first - 1, form) if ok else '', dest_stage=_stage_name(dst, last + 1, form) if ok else '',
+                             applies=job is not None, why_not=why or '', chunk=f"gap-{first},{last}", folder=str(folder),
                              state=job_state(folder) if job is not None else 'skipped', config=job))
-    return pd.DataFrame(rows)
+    return pd.DataFrame(_parents(cfg, src, dst, arch, base, name) + rows)
 
 # %% ../nbs/17_sweep.ipynb #9073bc1c
 METADATA = ('arch', 'first_deleted_block', 'last_deleted_block', 'num_downsamples', 'adapter')
+EXTRA_METADATA = ('sweep', 'role', 'parent_of', 'network', 'source_stage', 'dest_stage')
 
 def write_jobs(p:pd.DataFrame, pretrained:bool|None=None)->list:
     "Write `config.yml` and `metadata.yml` for every applicable job of plan `p`; return the folders."
@@ -161,58 +215,8 @@ def write_jobs(p:pd.DataFrame, pretrained:bool|None=None)->list:
             for part in job['assembly']:
                 for args in part.values():
                     if 'model_name' in args: args['pretrained'] = False
+        meta = {k: (row[k].item() if hasattr(row[k], 'item') else row[k]) for k in METADATA + EXTRA_METADATA}
         atomic_write(folder/'config.yml', lambda f: f.write_text(yaml.safe_dump(job, sort_keys=False)))
-        atomic_write(folder/'metadata.yml', lambda f: f.write_text(yaml.safe_dump({k: row[k] for k in METADATA}, sort_keys=False)))
+        atomic_write(folder/'metadata.yml', lambda f: f.write_text(yaml.safe_dump(meta, sort_keys=False)))
         out.append(folder)
     return out
-
-# %% ../nbs/17_sweep.ipynb #62d6388a
-def run_jobs(p:pd.DataFrame, force:bool=False, pretrained:bool|None=None, progress:bool=False)->pd.DataFrame:
-    "Run the applicable jobs of plan `p` that are not done, one after another in this process; their new states."
-    from stitchbook.job import train_job
-    todo = p[p.applies & ((p.state != 'done') | force)]
-    states = []
-    for _, row in todo.iterrows():
-        folder = Path(row.folder)
-        if force:
-            for f in ['checkpoint-last.pt', 'status.json', *[x.name for x in folder.glob('result-*')]]: (folder/f).unlink(missing_ok=True)
-        try: train_job(folder/'config.yml', folder, pretrained=pretrained, progress=progress); error = ''
-        except Exception as e: error = f"{type(e).__name__}: {e}"
-        states.append(dict(folder=str(folder), state=job_state(folder), error=error))
-    return pd.DataFrame(states, columns=['folder', 'state', 'error'])
-
-# %% ../nbs/17_sweep.ipynb #cf98fd33
-@call_parse
-@user_errors
-def stitch_sweep(config:str=None,          # sweep config (YAML); also -c
-                 output:str='experiments', # root folder of the experiments; also -o
-                 executor:str='debug',     # debug (in this process); local and slurm are not built yet
-                 force:bool=False,         # rerun jobs that are done
-                 dry_run:bool=False,       # print the plan, write nothing
-                 do_not_launch:bool=False, # write the job folders, run nothing
-                 no_pretrained:bool=False, # random weights everywhere (offline runs, tests)
-                 status:bool=False):       # print the state of every job
-    "Plan a gaps x stitchers sweep, write its job folders, and run the jobs that are not done."
-    if not config: raise UserError("give the sweep config: stitch-sweep -c sweep.yml")
-    p = plan(config, output)
-    cols = ['first_deleted_block', 'last_deleted_block', 'num_downsamples', 'adapter', 'applies', 'state']
-    if dry_run or status:
-        shown = p if dry_run else p[p.applies]
-        print(shown[cols + ([] if dry_run else ['folder'])].to_string(index=False))
-        print(p[p.applies].state.value_counts().to_string())
-        return
-    folders = write_jobs(p, pretrained=False if no_pretrained else None)
-    print(f"{len(folders)} job folders under {Path(output).resolve()} ({(~p.applies).sum()} gap x stitcher pairs do not apply)")
-    if do_not_launch: return
-    if executor != 'debug': raise UserError(f"executor {executor!r} is not built yet: use --executor debug (in this process)")
-    done = run_jobs(p, force, pretrained=False if no_pretrained else None)
-    print(done[['state', 'folder', 'error']].to_string(index=False) if len(done) else "every job is done already")
-    if (done.state == 'failed').any(): raise SystemExit(1)
-
-def stitch_sweep_cli():
-    "Console entry point: `stitch-sweep status ...` and the short flags -c and -o."
-    args = [{'-c': '--config', '-o': '--output'}.get(a, a) for a in sys.argv[1:]]
-    if args[:1] == ['status']: args = args[1:] + ['--status']
-    sys.argv = sys.argv[:1] + args
-    a, kw, _ = parse_cli(stitch_sweep)
-    stitch_sweep(*a, **kw)

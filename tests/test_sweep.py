@@ -13,17 +13,19 @@ SWEEPS = [p for p in reference_configs('across-scales') if _is_sweep(p)]      # 
 def test_reference_sweep_writes_every_applicable_job_and_each_builds(path, tmp_path):
     p = plan(path, tmp_path)
     n_gaps, n_stitchers = len(load_config(path)['gaps']), len(load_config(path)['stitchers'])
-    assert len(p) == n_gaps * n_stitchers and p.applies.sum() > n_gaps
+    assert (p.role == 'stitch').sum() == n_gaps * n_stitchers and p.applies.sum() > n_gaps
+    assert (p.role == 'parent').sum() == (1 if 'stages:' in path.read_text().replace('src_stages:', '') else 2)
     folders = write_jobs(p, pretrained=False)
     assert sorted(map(str, folders)) == sorted(p[p.applies].folder)
     nets = {}                                                  # random weights, shared between the builds
     x = torch.randn(2, 3, 224, 224)
     for folder in folders:
         meta = yaml.safe_load((folder/'metadata.yml').read_text())
-        assert list(meta) == list(METADATA)
+        assert list(meta)[:len(METADATA)] == list(METADATA)
         model = model_from_config(load_config(folder/'config.yml'), pretrained=False, networks=nets).eval()
         with torch.no_grad(): assert model(x).shape == (2, 1000), folder.name
-    assert folders[0].parent.name == path.stem and folders[0].name.startswith(f"train-{path.stem}-gap-")
+    assert folders[0].parent.name == path.stem and folders[0].name.startswith(f"parent-{path.stem}-")
+    assert folders[-1].name.startswith(f"train-{path.stem}-gap-")
 
 SMALL_SWEEP = """
 arch: fmnist_resnet
@@ -49,12 +51,13 @@ def test_sweep_cli_dry_run_write_run_rerun_and_status(tmp_path):
     assert r.returncode == 0 and 'linear_no_downsample' in r.stdout and not out.exists()       # writes nothing
     r = run('-c', str(cfg), '-o', str(out), '--do-not-launch', '--no-pretrained')
     jobs = sorted((out/'across-scales'/'small').iterdir())
-    assert r.returncode == 0 and [j.name for j in jobs] == ['train-small-gap-2,2-adapter-downsample_then_linear', 'train-small-gap-2,2-adapter-linear_no_downsample']
+    assert r.returncode == 0 and [j.name for j in jobs] == ['parent-small-fmnist_resnet', 'train-small-gap-2,2-adapter-downsample_then_linear',
+                                                            'train-small-gap-2,2-adapter-linear_no_downsample']
     assert all((j/'config.yml').exists() and (j/'metadata.yml').exists() and not list(j.glob('result-*')) for j in jobs)
-    r = run('-c', str(cfg), '-o', str(out), '--no-pretrained')
+    r = run('-c', str(cfg), '-o', str(out), '--no-pretrained', '--executor', 'debug')
     assert r.returncode == 0, r.stderr[-2000:]
-    assert all((j/'result-0.parquet').exists() for j in jobs)
+    assert all((j/'result-0.parquet').exists() for j in jobs[1:]) and (jobs[0]/'test-0.parquet').exists()
     r = run('status', '-c', str(cfg), '-o', str(out))
-    assert r.returncode == 0 and r.stdout.count('done') >= 2 and 'new' not in r.stdout
+    assert r.returncode == 0 and r.stdout.count('done') >= 3 and 'new' not in r.stdout
     r = run('-c', str(cfg), '-o', str(out), '--no-pretrained')
     assert 'every job is done already' in r.stdout                                           # idempotent
