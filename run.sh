@@ -45,7 +45,7 @@ unchanged_by() {      # run a command and fail if it changed tracked or untracke
 }
 
 cmd_test() {
-  system_packages dataset-fashion-mnist
+  system_packages dataset-fashion-mnist chromium
   venv
   export PATH="$PWD/$VENV/bin:$PATH" HF_HUB_OFFLINE=1 PYTHONHASHSEED=0
   unchanged_by nbdev-export
@@ -55,17 +55,19 @@ cmd_test() {
 }
 
 cmd_demo() {
-  # Until the sweep lands: train (or load) the embedded zoo, then two real stitching jobs on it (CNN->CNN and
-  # CNN->ViT across architectures), each writing its results table, config and checkpoints under runs/.
+  # The main job: the embedded across-scales sweep. Trains (or loads) the zoo networks it needs, plans every gap x
+  # default stitcher that applies for a same-architecture pair (ResNet -> ResNet) and a cross-architecture pair
+  # (ResNet -> ViT), runs each job as a papermill notebook through submitit's local executor, then writes one results
+  # table and an offline HTML report under runs/embedded/. Re-running skips what is done.
   system_packages dataset-fashion-mnist
   venv
   export PATH="$PWD/$VENV/bin:$PATH" HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1}
-  stitch-zoo
-  for cfg in configs/*.yml; do
-    name=$(basename "$cfg" .yml)
-    echo "== stitch-train -c $cfg -o runs/$name"
-    stitch-train -c "$cfg" -o "runs/$name"
-  done
+  local out=${1:-runs} rc=0
+  SECONDS=0
+  stitch-sweep -c configs/embedded/resnet.yml -c configs/embedded/resnet-vit.yml -o "$out" || rc=$?
+  stitch-report "$out/embedded" || rc=$?
+  echo "main job: ${SECONDS} s wall; report: $out/embedded/report.html (exit $rc)"
+  return $rc
 }
 
 cmd_docs() {

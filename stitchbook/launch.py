@@ -6,7 +6,7 @@ Docs: https://stitchbook.github.io/stitchbook/launch.html.md"""
 
 # %% ../nbs/18_launch.ipynb #795acf55
 from __future__ import annotations
-import json, os, shutil, socket, sys, time, traceback
+import json, os, shutil, signal, socket, sys, time, traceback
 from importlib.resources import files
 from pathlib import Path
 import pandas as pd
@@ -84,6 +84,16 @@ class JobTask(submitit.helpers.Checkpointable):
                 if out.exists(): shutil.copyfile(out, Path(f)/'job.ipynb')
         return [job_state(f) for f in folders]
 
+    def checkpoint(self, folders:list, *args, **kwargs):
+        "Before submitit requeues this task (preemption, timeout): stop the kernel still training here, so the requeued task resumes alone."
+        for f in folders:
+            path = Path(f)/'status.json'
+            s = json.loads(path.read_text()) if path.exists() else {}
+            if s.get('state') == 'running' and s.get('host') == socket.gethostname() and s.get('pid') not in (None, os.getpid()):
+                try: os.kill(s['pid'], signal.SIGKILL)
+                except ProcessLookupError: pass
+        return super().checkpoint(folders, *args, **kwargs)
+
 # %% ../nbs/18_launch.ipynb #9e3a2e45
 def _networks(p:pd.DataFrame)->list:
     "Distinct (model_name, backend, model_args) of the network parts in a plan's job configs."
@@ -91,7 +101,7 @@ def _networks(p:pd.DataFrame)->list:
     for job in p.config:
         for part in job['assembly']:
             for args in part.values():
-                if isinstance(args, dict) and 'model_name' in args and args.get('pretrained', True):
+                if isinstance(args, dict) and 'model_name' in args and args.get('pretrained', args.get('backend') is not None):
                     key = (args['model_name'], args.get('backend'), json.dumps(args.get('model_args') or {}, sort_keys=True))
                     seen[key] = args
     return list(seen.values())

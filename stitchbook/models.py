@@ -15,7 +15,8 @@ from torch import nn
 from .errors import UserError
 
 # %% auto #0
-__all__ = ['BACKENDS', 'BACKEND_SYNONYMS', 'PretrainedUnavailable', 'register_backend', 'load_model', 'load_checkpoint']
+__all__ = ['BACKENDS', 'BACKEND_SYNONYMS', 'PretrainedUnavailable', 'register_backend', 'backend_of', 'load_model',
+           'load_checkpoint']
 
 # %% ../nbs/02_models.ipynb #e4360413
 class PretrainedUnavailable(UserError):
@@ -115,6 +116,11 @@ def _backend_for(name:str, backend:str|None)->str:
     near = ', '.join(repr(n) for n in _near_names(name)) or 'none'
     raise UserError(f"unknown model {name!r}: no backend ({', '.join(BACKENDS)}) knows it. Nearest names: {near}. "
                      "A model of your own can be given as 'package.module:factory' or as an nn.Module.")
+
+def backend_of(name:str)->str:
+    "The backend that serves model `name` (the first that knows it)."
+    return _backend_for(name, None)
+
 
 # %% ../nbs/02_models.ipynb #f1d61f8c
 def load_model(spec,                      # `nn.Module`, model name, or 'package.module:factory'

@@ -12,7 +12,7 @@ import pandas as pd
 import yaml
 from .config import ConfigError, load_config, check_train_config, did_you_mean, key_path, RUN_OPTIONS
 from .formats import Format, parse_format
-from .models import load_model
+from .models import load_model, backend_of
 from .stages import stages as model_stages, default_input_shape
 from .stitchers import STITCHERS
 from .files import atomic_write
@@ -73,7 +73,7 @@ def arch_parts(arch:str, model_args:dict|None=None, input_shape=None)->list:
     shape = tuple(input_shape or default_input_shape(net))
     parts, prev = [], Format('img', *shape)
     for s in model_stages(net, shape):
-        args = dict(model_name=arch, block_input=s.start or 'x', block_output=s.end, in_format=prev.to_spec(), out_format=s.format.to_spec())
+        args = dict(model_name=arch, backend=backend_of(arch), block_input=s.start or 'x', block_output=s.end, in_format=prev.to_spec(), out_format=s.format.to_spec())
         if model_args: args['model_args'] = dict(model_args)
         parts.append({'Subnet': args}); prev = s.format
     return parts

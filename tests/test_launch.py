@@ -117,3 +117,22 @@ def test_slurm_submits_one_job_array_per_sweep_with_the_resources_asked(tmp_path
     st = json.loads((Path(p.folder[1])/'status.json').read_text())
     assert st['state'] == 'queued' and st['job_id'].endswith('_1') and st['log'].endswith('12_1_0_log.out')
     assert status(p).state.tolist() == ['queued'] * 5                         # still queued: a relaunch would not resubmit
+
+@needs_data
+def test_a_preempted_task_is_requeued_by_submitit_and_its_job_resumes(tmp_path):
+    from stitchbook.launch import JobTask, make_executor
+    cfg, out = tmp_path/'r.yml', tmp_path/'exp'
+    cfg.write_text(SWEEP.replace('epochs: 3', 'epochs: 4'))
+    p = plan(cfg, out)
+    folder = [Path(f) for f in write_jobs(p, pretrained=False)][1]
+    job = make_executor('local', folder.parent, timeout_min=10).submit(JobTask(), [str(folder)], 'one', False, 1)
+    t0 = time.time()
+    while not (folder/'checkpoint-last.pt').exists() and time.time() - t0 < 120: time.sleep(0.05)
+    assert (folder/'checkpoint-last.pt').exists() and not job.done()
+    import psutil
+    task, = psutil.Process(job._process.pid).children()   # the task under submitit's local controller
+    task.send_signal(signal.SIGUSR2)                     # what Slurm, or the controller near its time limit, sends to a task
+    assert job.result() == ['done']                      # submitit requeued the task; it finished the job
+    assert [a['event'] for a in attempts(folder)] == ['start', 'start', 'done']
+    assert list(pd.read_parquet(folder/'result-0.parquet').Epoch) == [0, 1, 2, 3, 4]
+    assert 'Requeued' in Path(job.paths.stderr).read_text() + Path(job.paths.stdout).read_text()
