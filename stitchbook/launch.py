@@ -298,6 +298,8 @@ def _print_status(p:pd.DataFrame):
     for _, r in st[st.state == 'failed'].iterrows():
         print(f"\n== {r.job} failed: {r.error}\n   log: {r.log or '-'}\n   notebook: {r.notebook or '-'}\n{r.traceback}")
     print(st.state.value_counts().to_string())
+    missing = st.state.isin(('new', 'interrupted')).sum()
+    if missing: print(f"missing: {missing} job(s) not run to completion and not running (new or interrupted); run stitch-sweep again to run them")
 
 def stitch_sweep_cli():
     "Console entry point: `stitch-sweep status ...`, repeatable `-c`, and the short flags -c and -o."

@@ -94,7 +94,8 @@ def write_report(df:pd.DataFrame, folder, title:str='')->dict:
     states = ', '.join(f"{n} {s}" for s, n in final(df).state.value_counts().items())
     head = PAGE.format(where=html.escape(title or str(folder)), when=time.strftime('%Y-%m-%d %H:%M'), states=states, body='',
                        table=summary(df).to_html(index=False, float_format='%.3f'))
-    page = page.replace('<body>', '<body>\n' + head, 1)
+    at = page.index('<body>', page.rindex('</head>')) + len('<body>')   # the page's own body tag: the inlined scripts contain the string too
+    page = page[:at] + '\n' + head + page[at:]
     atomic_write(paths['html'], lambda p: p.write_text(page))
     return paths
 

@@ -45,7 +45,8 @@ def test_report_renders_both_charts_offline_in_headless_chromium(tmp_path):
     points = dom.count('aria-roledescription="point"')
     assert points == n + n + 2, points                    # every stitched job in both charts, and the two parents
     assert dom.count('aria-roledescription="rule mark"') >= 2          # the parent baselines in the depth panels
-    assert 'Best stitcher per gap' in dom
+    body = re.sub(r'<script.*?</script>', '', dom, flags=re.S).split('<body', 1)[1]     # what the page shows, scripts left out
+    assert '<h1>stitchbook sweep report</h1>' in body and 'Best stitcher per gap' in body and '<table' in body
     shot = tmp_path/'shot.png'
     _chromium(tmp_path, f'--screenshot={shot}', '--window-size=1400,1800', paths['html'].as_uri())
     from PIL import Image
