@@ -280,7 +280,7 @@ def stitch_sweep(config:str=None,          # sweep config(s), comma-separated; a
         print(p[cols].to_string(index=False)); print(p[p.applies].state.value_counts().to_string())
         return
     pretrained = False if no_pretrained else None
-    folders = write_jobs(p, pretrained=pretrained)
+    folders = write_jobs(p, pretrained=pretrained, force=force)
     print(f"{len(folders)} job folders under {Path(output).resolve()} ({(~p.applies).sum()} gap x stitcher pairs do not apply)")
     if do_not_launch: return
     done = launch(p, conf['executor'], conf.get('parallel'), conf.get('threads'), conf['chunk'], pretrained, force,

@@ -10,6 +10,7 @@ import copy, json, math, os, socket
 from pathlib import Path
 import pandas as pd
 import yaml
+from .errors import UserError
 from .config import ConfigError, load_config, check_train_config, did_you_mean, key_path, RUN_OPTIONS
 from .formats import Format, parse_format
 from .models import load_model, backend_of
@@ -205,18 +206,26 @@ def plan(cfg, root='experiments', name:str|None=None)->pd.DataFrame:
 METADATA = ('arch', 'first_deleted_block', 'last_deleted_block', 'num_downsamples', 'adapter')
 EXTRA_METADATA = ('sweep', 'role', 'parent_of', 'network', 'source_stage', 'dest_stage')
 
-def write_jobs(p:pd.DataFrame, pretrained:bool|None=None)->list:
+def _has_run(folder:Path)->bool:
+    return any(next(folder.glob(g), None) for g in ('result-*', 'test-*', 'checkpoint-*.pt'))
+
+def write_jobs(p:pd.DataFrame, pretrained:bool|None=None, force:bool=False)->list:
     "Write `config.yml` and `metadata.yml` for every applicable job of plan `p`; return the folders."
-    out = []
+    files = []
     for _, row in p[p.applies].iterrows():
-        folder = Path(row.folder); folder.mkdir(parents=True, exist_ok=True)
         job = copy.deepcopy(row.config)
         if pretrained is False:
             for part in job['assembly']:
                 for args in part.values():
                     if 'model_name' in args: args['pretrained'] = False
         meta = {k: (row[k].item() if hasattr(row[k], 'item') else row[k]) for k in METADATA + EXTRA_METADATA}
-        atomic_write(folder/'config.yml', lambda f: f.write_text(yaml.safe_dump(job, sort_keys=False)))
-        atomic_write(folder/'metadata.yml', lambda f: f.write_text(yaml.safe_dump(meta, sort_keys=False)))
-        out.append(folder)
-    return out
+        files.append((Path(row.folder), yaml.safe_dump(job, sort_keys=False), yaml.safe_dump(meta, sort_keys=False)))
+    changed = [f for f, cfg, _ in files if not force and (f/'config.yml').exists() and (f/'config.yml').read_text() != cfg and _has_run(f)]
+    if changed:
+        raise UserError(f"{len(changed)} job(s) already ran with a different config, e.g. {changed[0]}: their results would no longer "
+                        "match their config.yml. Rerun them from scratch with --force, or write this sweep elsewhere with -o")
+    for folder, cfg, meta in files:
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write(folder/'config.yml', lambda f: f.write_text(cfg))
+        atomic_write(folder/'metadata.yml', lambda f: f.write_text(meta))
+    return [f for f, _, _ in files]

@@ -61,3 +61,8 @@ def test_sweep_cli_dry_run_write_run_rerun_and_status(tmp_path):
     assert r.returncode == 0 and r.stdout.count('done') >= 3 and 'new' not in r.stdout
     r = run('-c', str(cfg), '-o', str(out), '--no-pretrained')
     assert 'every job is done already' in r.stdout                                           # idempotent
+    cfg.write_text(SMALL_SWEEP.replace('epochs: 1', 'epochs: 2'))                            # the sweep changed under done jobs
+    before = {j: (j/'config.yml').read_text() for j in jobs}
+    r = run('-c', str(cfg), '-o', str(out), '--no-pretrained')
+    assert r.returncode == 2 and 'already ran with a different config' in r.stderr and '--force' in r.stderr
+    assert {j: (j/'config.yml').read_text() for j in jobs} == before                         # refused before writing anything
