@@ -18,8 +18,9 @@ from .job import train_job, write_status, load_results
 from .sweep import plan, write_jobs, job_state, check_launcher
 
 # %% auto #0
-__all__ = ['JOB_NOTEBOOK', 'BUSY', 'SLURM_PARAMS', 'attempts', 'run_folder', 'chunk_summary', 'JobTask', 'prefetch', 'cpu_count',
-           'make_executor', 'launch', 'status', 'stitch_sweep', 'stitch_sweep_cli']
+__all__ = ['JOB_NOTEBOOK', 'BUSY', 'SLURM_PARAMS', 'SLURM_OVER', 'attempts', 'run_folder', 'chunk_summary', 'JobTask', 'prefetch',
+           'cpu_count', 'make_executor', 'slurm_states', 'refresh', 'launch', 'status', 'stitch_sweep',
+           'stitch_sweep_cli']
 
 # %% ../nbs/18_launch.ipynb #5406bccb
 def _attempt(folder:Path, event:str, **extra):
@@ -149,6 +150,36 @@ def make_executor(kind:str, folder, slurm:dict|None=None, timeout_min:int=24*60,
     else: raise UserError(f"executor {kind!r}: use local, slurm or debug")
     return ex
 
+# %% ../nbs/18_launch.ipynb #b5f422f1
+SLURM_OVER = ('BOOT_FAIL', 'CANCELLED', 'COMPLETED', 'DEADLINE', 'FAILED', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED', 'TIMEOUT')
+
+def _status(folder)->dict:
+    path = Path(folder)/'status.json'
+    try: return json.loads(path.read_text()) if path.exists() else {}
+    except json.JSONDecodeError: return {}
+
+def slurm_states(p:pd.DataFrame)->dict:
+    "Slurm's state of each queued or running Slurm job of plan `p`, by folder (one `sacct` call)."
+    ids = {}
+    for f, state in zip(p.folder, p.state):
+        s = _status(f)
+        if state in ('queued', 'running') and s.get('executor') == 'slurm' and s.get('job_id'): ids[f] = s['job_id']
+    if not ids: return {}
+    watcher = submitit.SlurmJob.watcher
+    for jid in ids.values(): watcher.register_job(jid)
+    watcher.update()
+    return {f: watcher.get_state(jid, mode='cache') for f, jid in ids.items()}
+
+def refresh(p:pd.DataFrame)->pd.DataFrame:
+    "Plan `p` with its states read again, Slurm jobs that ended without finishing marked `interrupted`, and Slurm's state in a `slurm` column."
+    p = p.copy()
+    p['state'] = [job_state(f) if ok else s for f, ok, s in zip(p.folder, p.applies, p.state)]
+    states = slurm_states(p)
+    p['slurm'] = [states.get(f, '') for f in p.folder]
+    over = p.slurm.str.split().str[0].isin(SLURM_OVER) & p.state.isin(('queued', 'running'))
+    p.loc[over, 'state'] = 'interrupted'
+    return p
+
 # %% ../nbs/18_launch.ipynb #f0ed72d0
 def _queued(job, folders:list, executor:str):
     "Mark `folders` queued. Locally the launcher's pid goes with it: if the launcher dies, the jobs read as interrupted."
@@ -166,7 +197,7 @@ def launch(p:pd.DataFrame,                 # a plan, from `plan` (several sweeps
            timeout_min:int=24*60,          # time limit of one task
            progress:bool=True)->pd.DataFrame:
     "Run or submit the applicable jobs of `p` that are not done; the states of the jobs it launched."
-    ok = p[p.applies]
+    ok = refresh(p[p.applies])
     todo = ok if force else ok[~ok.state.isin(BUSY)]
     busy = ok[ok.state.isin(('running', 'queued'))] if not force else ok.iloc[:0]
     if progress and len(busy): print(f"{len(busy)} job(s) are queued or running elsewhere; leaving them (use --force to rerun)")
@@ -219,11 +250,9 @@ def _local_pool(chunks:list, pretrained, parallel, threads, timeout_min, progres
 def status(p:pd.DataFrame)->pd.DataFrame:
     "The state of every applicable job of plan `p`, with its log and notebook paths and any error."
     rows = []
-    for _, r in p[p.applies].iterrows():
-        path = Path(r.folder)/'status.json'
-        try: s = json.loads(path.read_text()) if path.exists() else {}
-        except json.JSONDecodeError: s = {}
-        rows.append(dict(sweep=r.sweep, job=Path(r.folder).name, state=job_state(r.folder), log=s.get('log', ''),
+    for _, r in refresh(p[p.applies]).iterrows():
+        s = _status(r.folder)
+        rows.append(dict(sweep=r.sweep, job=Path(r.folder).name, state=r.state, slurm=r.slurm, log=s.get('log', ''),
                          notebook=s.get('notebook', ''), error=s.get('error', ''), traceback=s.get('traceback', '')))
     return pd.DataFrame(rows)
 
@@ -294,7 +323,7 @@ def stitch_sweep(config:str=None,          # sweep config(s), comma-separated; a
 def _print_status(p:pd.DataFrame):
     st = status(p)
     with pd.option_context('display.max_colwidth', 120, 'display.width', 250):
-        print(st[['sweep', 'job', 'state', 'log']].to_string(index=False))
+        print(st[['sweep', 'job', 'state'] + (['slurm'] if st.slurm.any() else []) + ['log']].to_string(index=False))
     for _, r in st[st.state == 'failed'].iterrows():
         print(f"\n== {r.job} failed: {r.error}\n   log: {r.log or '-'}\n   notebook: {r.notebook or '-'}\n{r.traceback}")
     print(st.state.value_counts().to_string())

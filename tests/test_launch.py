@@ -98,25 +98,30 @@ def test_slurm_submits_one_job_array_per_sweep_with_the_resources_asked(tmp_path
     write_jobs(p, pretrained=False)
     slurm = dict(partition='gpu', gpus=1, cpus=8, mem='32G', time=90, array_parallelism=3, account='vision',
                  extra={'constraint': 'a100'}, setup=['source ~/venv/bin/activate'])
-    with mocked_slurm():
+    with mocked_slurm() as mock:
         states = launch(p, executor='slurm', slurm=slurm, pretrained=False, chunk='job', progress=False)
-    assert set(states.state) == {'queued'} and len(states) == 5               # the parent and four stitches, none run here
-    subs = [f for f in (tmp_path/'exp').rglob('*_submission.sh')]
-    assert len(subs) == 1                                                      # one array for the sweep
+        running = status(p)
+        mock.set_job_state('12', 'CANCELLED by 1000', array=5)              # e.g. scancel, or a node failure
+        cancelled = status(p)
+        again = launch(plan(cfg, tmp_path/'exp'), executor='slurm', slurm=slurm, pretrained=False, chunk='job', progress=False)
+    assert set(running.state) == {'queued'} and set(running.slurm) == {'RUNNING'}   # Slurm has them: a relaunch leaves them alone
+    assert set(cancelled.state) == {'interrupted'} and set(cancelled.slurm) == {'CANCELLED by 1000'}
+    assert len(again) == 5 and json.loads((Path(p.folder[1])/'status.json').read_text())['job_id'] == '13_1'   # resubmitted
+    subs = sorted((tmp_path/'exp').rglob('*_submission.sh'))
+    assert [f.name for f in subs] == ['12_submission.sh', '13_submission.sh']  # one array per launch of the sweep
     sbatch = subs[0].read_text()
     for line in ['#SBATCH --array=0-4%3', '#SBATCH --partition=gpu', '#SBATCH --gpus-per-node=1', '#SBATCH --cpus-per-task=8',
                  '#SBATCH --mem=32G', '#SBATCH --time=90', '#SBATCH --account=vision', '#SBATCH --constraint=a100',
                  '#SBATCH --job-name=stitchbook-s', '#SBATCH --signal=USR2@120', 'source ~/venv/bin/activate']:
         assert line in sbatch, (line, sbatch)
-    pickles = sorted(subs[0].parent.parent.glob('*/*_submitted.pkl'), key=lambda f: int(f.name.split('_')[1]))
+    pickles = sorted(subs[0].parent.parent.glob('12_*/*_submitted.pkl'), key=lambda f: int(f.name.split('_')[1]))
     assert len(pickles) == 5
     calls = [cloudpickle.loads(f.read_bytes()) for f in pickles]
     assert [c.args[0] for c in calls] == [[f] for f in p[p.applies].folder]   # task i runs job i
     assert all(c.args[2] is False for c in calls)                             # --no-pretrained travels with the task
     assert type(calls[0].function).__name__ == 'JobTask' and hasattr(calls[0].function, 'checkpoint')   # requeued on preemption
     st = json.loads((Path(p.folder[1])/'status.json').read_text())
-    assert st['state'] == 'queued' and st['job_id'].endswith('_1') and st['log'].endswith('12_1_0_log.out')
-    assert status(p).state.tolist() == ['queued'] * 5                         # still queued: a relaunch would not resubmit
+    assert st['state'] == 'queued' and st['log'].endswith('13_1_0_log.out')
 
 @needs_data
 def test_a_preempted_task_is_requeued_by_submitit_and_its_job_resumes(tmp_path):
