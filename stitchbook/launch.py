@@ -308,6 +308,9 @@ def stitch_sweep(config:str=None,          # sweep config(s), comma-separated; a
     if dry_run:
         print(p[cols].to_string(index=False)); print(p[p.applies].state.value_counts().to_string())
         return
+    if conf['executor'] == 'slurm' and not do_not_launch and shutil.which('sbatch') is None:
+        raise UserError("--executor slurm needs `sbatch` on the PATH (run it on a Slurm login node); "
+                        "here use --executor local, or --do-not-launch to write the job folders only")
     pretrained = False if no_pretrained else None
     folders = write_jobs(p, pretrained=pretrained, force=force)
     print(f"{len(folders)} job folders under {Path(output).resolve()} ({(~p.applies).sum()} gap x stitcher pairs do not apply)")

@@ -141,3 +141,11 @@ def test_a_preempted_task_is_requeued_by_submitit_and_its_job_resumes(tmp_path):
     assert [a['event'] for a in attempts(folder)] == ['start', 'start', 'done']
     assert list(pd.read_parquet(folder/'result-0.parquet').Epoch) == [0, 1, 2, 3, 4]
     assert 'Requeued' in Path(job.paths.stderr).read_text() + Path(job.paths.stdout).read_text()
+
+def test_slurm_without_sbatch_is_a_clear_error_before_anything_is_written(tmp_path):
+    cfg, out = tmp_path/'s.yml', tmp_path/'exp'
+    cfg.write_text(SWEEP)
+    r = subprocess.run([EXE, '-c', str(cfg), '-o', str(out), '--executor', 'slurm', '--no-pretrained'], capture_output=True, text=True,
+                       env={**os.environ, 'PATH': str(Path(sys.executable).parent)})
+    assert r.returncode == 2 and 'needs `sbatch` on the PATH' in r.stderr and 'Traceback' not in r.stderr
+    assert not out.exists()
