@@ -26,19 +26,30 @@ from .stitch import init_adapter
 from torch.utils.flop_counter import FlopCounterMode
 
 # %% auto #0
-__all__ = ['KEPT_STATUS', 'RUN_FLAGS', 'ALIASES', 'write_status', 'load_results', 'apply_overrides', 'prepare', 'model_stats',
-           'fingerprint', 'save_checkpoint', 'resume', 'train_job', 'stitch_train', 'stitch_train_cli']
+__all__ = ['KEPT_STATUS', 'RUN_FLAGS', 'ALIASES', 'read_status', 'write_status', 'result_files', 'load_results',
+           'apply_overrides', 'prepare', 'model_stats', 'fingerprint', 'save_checkpoint', 'resume', 'train_job',
+           'stitch_train', 'stitch_train_cli']
 
 # %% ../nbs/16_job.ipynb #2e2d21dc
-KEPT_STATUS = ('log', 'notebook', 'host', 'pid', 'job_id')
+KEPT_STATUS = ('log', 'notebook', 'host', 'pid', 'job_id', 'executor')
+
+def read_status(folder)->dict:
+    "A job folder's `status.json` (`{}` when there is none, `{'state': 'failed'}` when it cannot be read)."
+    path = Path(folder)/'status.json'
+    if not path.exists(): return {}
+    try: return json.loads(path.read_text())
+    except json.JSONDecodeError: return {'state': 'failed', 'error': f"{path} is not valid JSON"}
 
 def write_status(folder:Path, state:str, **extra):
-    "Write `status.json`; what the launcher recorded (`KEPT_STATUS`: log, notebook, host, pid, job id) is kept."
-    path = Path(folder)/'status.json'
-    try: old = json.loads(path.read_text()) if path.exists() else {}
-    except json.JSONDecodeError: old = {}
+    "Write `status.json`; what the launcher recorded (`KEPT_STATUS`: log, notebook, host, pid, job id, executor) is kept."
+    old = read_status(folder)
     new = {**{k: old[k] for k in KEPT_STATUS if k in old}, 'state': state, 'time': time.time(), **extra}
-    atomic_write(path, lambda p: p.write_text(json.dumps(new)))
+    atomic_write(Path(folder)/'status.json', lambda p: p.write_text(json.dumps(new)))
+
+def result_files(folder)->list:
+    "A job folder's results tables: stitchbook's `result-<seed>.parquet`, else the reference's `.pkl`, else a test-only run's."
+    folder = Path(folder)
+    return sorted(folder.glob('result-*.parquet')) or sorted(folder.glob('result-*.pkl')) or sorted(folder.glob('test-*.parquet'))
 
 def load_results(path)->pd.DataFrame:
     "A results table: stitchbook's parquet, or the reference's `result*.pkl` (a pickled DataFrame: only open files you trust)."

@@ -14,7 +14,7 @@ import submitit
 from fastcore.script import call_parse, parse_cli
 from .errors import UserError, user_errors
 from .models import load_model
-from .job import train_job, write_status, load_results
+from .job import train_job, write_status, read_status, load_results, result_files
 from .sweep import plan, write_jobs, job_state, check_launcher
 
 # %% auto #0
@@ -52,9 +52,9 @@ def chunk_summary(folders)->pd.DataFrame:
     "One line per job folder: state, epochs, last test accuracy and error."
     rows = []
     for f in map(Path, folders):
-        res = sorted(f.glob('result-*.parquet')) or sorted(f.glob('test-*.parquet'))
+        res = result_files(f)
         acc = load_results(res[0])['Overall/Test Accuracy'].iloc[-1] if res else float('nan')
-        status = json.loads((f/'status.json').read_text()) if (f/'status.json').exists() else {}
+        status = read_status(f)
         rows.append(dict(job=f.name, state=job_state(f), epochs=status.get('epochs'), test_accuracy=acc, error=status.get('error', '')))
     return pd.DataFrame(rows)
 
@@ -88,8 +88,7 @@ class JobTask(submitit.helpers.Checkpointable):
     def checkpoint(self, folders:list, *args, **kwargs):
         "Before submitit requeues this task (preemption, timeout): stop the kernel still training here, so the requeued task resumes alone."
         for f in folders:
-            path = Path(f)/'status.json'
-            s = json.loads(path.read_text()) if path.exists() else {}
+            s = read_status(f)
             if s.get('state') == 'running' and s.get('host') == socket.gethostname() and s.get('pid') not in (None, os.getpid()):
                 try: os.kill(s['pid'], signal.SIGKILL)
                 except ProcessLookupError: pass
@@ -153,16 +152,11 @@ def make_executor(kind:str, folder, slurm:dict|None=None, timeout_min:int=24*60,
 # %% ../nbs/18_launch.ipynb #b5f422f1
 SLURM_OVER = ('BOOT_FAIL', 'CANCELLED', 'COMPLETED', 'DEADLINE', 'FAILED', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED', 'TIMEOUT')
 
-def _status(folder)->dict:
-    path = Path(folder)/'status.json'
-    try: return json.loads(path.read_text()) if path.exists() else {}
-    except json.JSONDecodeError: return {}
-
 def slurm_states(p:pd.DataFrame)->dict:
     "Slurm's state of each queued or running Slurm job of plan `p`, by folder (one `sacct` call)."
     ids = {}
     for f, state in zip(p.folder, p.state):
-        s = _status(f)
+        s = read_status(f)
         if state in ('queued', 'running') and s.get('executor') == 'slurm' and s.get('job_id'): ids[f] = s['job_id']
     if not ids: return {}
     watcher = submitit.SlurmJob.watcher
@@ -210,8 +204,10 @@ def launch(p:pd.DataFrame,                 # a plan, from `plan` (several sweeps
         for _, _, fs in chunks:
             for f in fs: run_folder(f, pretrained=pretrained, progress=progress)
     elif executor == 'slurm':
-        for sweep, group in pd.Series(chunks).groupby([c[0] for c in chunks], sort=False):
-            base = Path(group.iloc[0][2][0]).parent
+        by_sweep = {}
+        for c in chunks: by_sweep.setdefault(c[0], []).append(c)
+        for sweep, group in by_sweep.items():
+            base = Path(group[0][2][0]).parent
             ex = make_executor('slurm', base, slurm, timeout_min)
             ex.update_parameters(job_name=f"stitchbook-{sweep}")
             n = len(group)
@@ -251,7 +247,7 @@ def status(p:pd.DataFrame)->pd.DataFrame:
     "The state of every applicable job of plan `p`, with its log and notebook paths and any error."
     rows = []
     for _, r in refresh(p[p.applies]).iterrows():
-        s = _status(r.folder)
+        s = read_status(r.folder)
         rows.append(dict(sweep=r.sweep, job=Path(r.folder).name, state=r.state, slurm=r.slurm, log=s.get('log', ''),
                          notebook=s.get('notebook', ''), error=s.get('error', ''), traceback=s.get('traceback', '')))
     return pd.DataFrame(rows)
@@ -262,12 +258,12 @@ def _launcher(cfgs:list, **cli)->dict:
     conf = dict((cfgs[0].get('launcher') or {})) if cfgs else {}
     slurm = dict(conf.pop('slurm', {}) or {})
     for k in ('partition', 'gpus', 'cpus', 'mem', 'time', 'array_parallelism'):
-        if cli.get(k) is not None: slurm[k] = cli.pop(k)
-        else: cli.pop(k, None)
-    if cli.get('sbatch'):
-        try: slurm['extra'] = {**slurm.get('extra', {}), **dict(kv.split('=', 1) for kv in cli.pop('sbatch').split(','))}
+        v = cli.pop(k, None)
+        if v is not None: slurm[k] = v
+    sbatch = cli.pop('sbatch', None)
+    if sbatch:
+        try: slurm['extra'] = {**slurm.get('extra', {}), **dict(kv.split('=', 1) for kv in sbatch.split(','))}
         except ValueError: raise UserError("--sbatch takes key=value pairs separated by commas, e.g. --sbatch constraint=a100,exclusive=") from None
-    cli.pop('sbatch', None)
     out = {'executor': 'local', 'chunk': 'gap', **conf, **{k: v for k, v in cli.items() if v is not None}, 'slurm': slurm}
     check_launcher(out)
     return out

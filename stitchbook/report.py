@@ -76,7 +76,6 @@ def summary(df:pd.DataFrame)->pd.DataFrame:
 
 PAGE = """<h1>stitchbook sweep report</h1>
 <p>{where} &middot; {when} &middot; jobs: {states}</p>
-{body}
 <h2>Best stitcher per gap</h2>
 {table}
 """
@@ -92,7 +91,7 @@ def write_report(df:pd.DataFrame, folder, title:str='')->dict:
     atomic_write(paths['flops'], lambda p: flops.save(str(p), format='png', scale_factor=2))
     page = alt.vconcat(depth, flops).to_html(inline=True, embed_options={'renderer': 'svg', 'actions': False})
     states = ', '.join(f"{n} {s}" for s, n in final(df).state.value_counts().items())
-    head = PAGE.format(where=html.escape(title or str(folder)), when=time.strftime('%Y-%m-%d %H:%M'), states=states, body='',
+    head = PAGE.format(where=html.escape(title or str(folder)), when=time.strftime('%Y-%m-%d %H:%M'), states=states,
                        table=summary(df).to_html(index=False, float_format='%.3f'))
     at = page.index('<body>', page.rindex('</head>')) + len('<body>')   # the page's own body tag: the inlined scripts contain the string too
     page = page[:at] + '\n' + head + page[at:]

@@ -12,7 +12,7 @@ import pandas as pd
 import yaml
 from .errors import UserError
 from .files import atomic_write
-from .job import load_results
+from .job import load_results, result_files
 from .sweep import job_state
 
 # %% auto #0
@@ -23,9 +23,8 @@ ACC = 'Overall/Test Accuracy'
 
 def _tables(folder:Path)->list:
     "`(seed, table)` for each results file of a job folder (stitchbook's parquet, the reference's pickle, or a test-only run)."
-    files = sorted(folder.glob('result-*.parquet')) or sorted(folder.glob('result-*.pkl')) or sorted(folder.glob('test-*.parquet'))
     out = []
-    for f in files:
+    for f in result_files(folder):
         seed = f.name.split('-', 1)[1].split('.')[0]
         out.append((int(seed) if seed.isdigit() else seed, load_results(f)))
     return out

@@ -6,7 +6,7 @@ Docs: https://stitchbook.github.io/stitchbook/sweep.html.md"""
 
 # %% ../nbs/17_sweep.ipynb #ae5fa2ad
 from __future__ import annotations
-import copy, json, math, os, socket
+import copy, math, os, socket
 from pathlib import Path
 import pandas as pd
 import yaml
@@ -17,6 +17,7 @@ from .models import load_model, backend_of
 from .stages import stages as model_stages, default_input_shape
 from .stitchers import STITCHERS
 from .files import atomic_write
+from .job import read_status, result_files
 
 # %% auto #0
 __all__ = ['NETWORK_KEYS', 'SWEEP_KEYS', 'LAUNCHER_KEYS', 'SLURM_KEYS', 'METADATA', 'EXTRA_METADATA', 'check_launcher',
@@ -133,10 +134,14 @@ def job_config(cfg:dict, src:list, dst:list, gap:dict, stitcher:str, downsample_
             top[0]['Subnet']['in_format'] = recipe.dst_in.to_spec()
             if (recipe.dst_in.H, recipe.dst_in.W) != (d_fmt.H, d_fmt.W): _free_sizes(top)
         assembly = _frozen(src[:first], True) + copy.deepcopy(recipe.parts) + _frozen(top, True)
+    return _job(cfg, assembly), None
+
+def _job(cfg:dict, assembly:list, **extra)->dict:
+    "A job config: `assembly`, and the sweep's training, reformat, metrics and run options."
     job = {'assembly': assembly, 'train_config': copy.deepcopy(cfg.get('train_config') or {})}
-    for k2 in ('reformat_options', 'metrics') + tuple(RUN_OPTIONS):
-        if k2 in cfg: job[k2] = copy.deepcopy(cfg[k2])
-    return job, None
+    for k in ('reformat_options', 'metrics') + tuple(RUN_OPTIONS):
+        if k in cfg: job[k] = copy.deepcopy(cfg[k])
+    return {**job, **extra}
 
 # %% ../nbs/17_sweep.ipynb #d4e1675c
 def _alive(pid:int)->bool:
@@ -148,13 +153,10 @@ def _alive(pid:int)->bool:
     except (OSError, IndexError): return True
 
 def job_state(folder:Path)->str:
-    "`new`, `running`, `done`, `failed` or `interrupted`, from a job folder's `status.json` and results."
-    status = Path(folder)/'status.json'
-    if not status.exists(): return 'new'
-    try: s = json.loads(status.read_text())
-    except json.JSONDecodeError: return 'failed'
+    "`new`, `queued`, `running`, `done`, `failed` or `interrupted`, from a job folder's `status.json` and results."
+    s = read_status(folder)
     state = s.get('state', 'new')
-    if state == 'done' and not list(Path(folder).glob('result-*.parquet')) + list(Path(folder).glob('test-*.parquet')): return 'failed'
+    if state == 'done' and not result_files(folder): return 'failed'
     if state in ('running', 'queued') and s.get('host') == socket.gethostname() and s.get('pid') and not _alive(s['pid']): return 'interrupted'
     return state
 
@@ -168,9 +170,7 @@ def _parents(cfg:dict, src:list, dst:list, arch:str, base:Path, name:str)->list:
     rows = []
     for role, parts in (('source', src), ('dest', dst)) if src is not dst else (('both', src),):
         net = parts[0]['Subnet']['model_name']
-        job = {'assembly': _frozen(copy.deepcopy(parts), True), 'train_config': copy.deepcopy(cfg.get('train_config') or {}), 'test_only': True}
-        for k in ('reformat_options', 'metrics'):
-            if k in cfg: job[k] = copy.deepcopy(cfg[k])
+        job = _job(cfg, _frozen(copy.deepcopy(parts), True), test_only=True)
         folder = base/f"parent-{name}-{net}"
         rows.append(dict(sweep=name, role='parent', parent_of=role, network=net, arch=arch, first_deleted_block=0, last_deleted_block=0,
                          num_downsamples=0, adapter='parent', source_stage='', dest_stage='', applies=True, why_not='',

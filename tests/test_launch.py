@@ -100,11 +100,13 @@ def test_slurm_submits_one_job_array_per_sweep_with_the_resources_asked(tmp_path
                  extra={'constraint': 'a100'}, setup=['source ~/venv/bin/activate'])
     with mocked_slurm() as mock:
         states = launch(p, executor='slurm', slurm=slurm, pretrained=False, chunk='job', progress=False)
+        from stitchbook.job import write_status
+        write_status(p.folder[2], 'running', host='node7', pid=4242)           # as the task does when it starts on a node
         running = status(p)
         mock.set_job_state('12', 'CANCELLED by 1000', array=5)              # e.g. scancel, or a node failure
         cancelled = status(p)
         again = launch(plan(cfg, tmp_path/'exp'), executor='slurm', slurm=slurm, pretrained=False, chunk='job', progress=False)
-    assert set(running.state) == {'queued'} and set(running.slurm) == {'RUNNING'}   # Slurm has them: a relaunch leaves them alone
+    assert running.state.tolist() == ['queued', 'queued', 'running', 'queued', 'queued'] and set(running.slurm) == {'RUNNING'}   # a relaunch leaves them alone
     assert set(cancelled.state) == {'interrupted'} and set(cancelled.slurm) == {'CANCELLED by 1000'}
     assert len(again) == 5 and json.loads((Path(p.folder[1])/'status.json').read_text())['job_id'] == '13_1'   # resubmitted
     subs = sorted((tmp_path/'exp').rglob('*_submission.sh'))
