@@ -16,12 +16,14 @@ from .errors import UserError, user_errors
 from .formats import Format, Reformat, parse_format, format_of, CLASS_TOKENS
 from .models import load_model
 from .cut import cut
-from .stages import default_input_shape
+from .stages import default_input_shape, fixed_input_size
+from timm.data import resolve_data_config
 from .config import ConfigError, key_path, load_config, check_config
 from .parts import Step, Parallel, PART_CLASSES, check_part
 
 # %% auto #0
-__all__ = ['Build', 'build_part', 'build_series', 'Assembly', 'summary', 'model_from_config', 'stitch_check']
+__all__ = ['Build', 'build_part', 'build_series', 'Assembly', 'summary', 'model_from_config', 'weight_sources',
+           'source_data_config', 'stitch_check']
 
 # %% ../nbs/09_assembly.ipynb #b0149dfd
 @dataclass
@@ -34,11 +36,14 @@ class Build:
     freeze_bn_stats: bool = True
     source: object = None
     nets: dict = field(default_factory=dict)
+    input_shape: tuple|None = None     # the model's input, once chosen (for messages)
+    shape_from: str = ''
 
     def network(self, args:dict, extra:dict, path:tuple)->nn.Module:
         "The network `args` names, loaded once per distinct spelling."
         backend = args.get('backend')
-        pretrained = args.get('pretrained', backend is not None) if self.pretrained is not False else False
+        by_default = backend is not None or ':' in str(args['model_name'])    # a named backend or a factory: pretrained
+        pretrained = args.get('pretrained', by_default) if self.pretrained is not False else False
         key = (args['model_name'], backend, pretrained, args.get('ckp_path'), repr(sorted(extra.items())))
         if key not in self.nets:
             try: self.nets[key] = load_model(args['model_name'], pretrained=pretrained, backend=backend, checkpoint=args.get('ckp_path'), **extra)
@@ -112,6 +117,19 @@ def _out_format(y, declared, fin:Format, path, b)->Format:
     return format_of(y, layout)
 
 # %% ../nbs/09_assembly.ipynb #7567469c
+def _shape_hint(b:Build)->str:
+    if b.input_shape is None: return ''
+    return (f" The model's input was {tuple(b.input_shape)} ({b.shape_from}); if the network wants another size, set it "
+            "with input_shape= (Python), `input_shape: [C, H, W]` in the config, or train_config.data_preprocessing.image_size")
+
+def _refuse_random_frozen(body:nn.Module, args:dict, path:tuple, b:Build):
+    "A frozen network with random weights trains nothing useful: refuse it unless `pretrained: false` says so."
+    origin = getattr(getattr(body, 'source_network', body), 'weights_from', None) or {}
+    if origin.get('source') != 'random' or args.get('pretrained') is False or b.pretrained is False: return
+    raise ConfigError(key_path(*path, 'pretrained'), f"this part is frozen but its weights are random ({args.get('model_name')!r} "
+                      "was built without pretrained weights or a ckp_path). Give it weights (pretrained: true, a ckp_path, "
+                      "or a factory that loads them), or say pretrained: false to freeze random features on purpose", b.source)
+
 def build_part(spec:dict, path:tuple, incoming:Format, x, b:Build):
     "Build the part `spec` for input `x` (in format `incoming`): its `Step`, and the dry-forward output."
     (name, args), = spec.items()
@@ -134,7 +152,9 @@ def build_part(spec:dict, path:tuple, incoming:Format, x, b:Build):
     try:
         with torch.no_grad(): y = body(xin)
     except Exception as e:
-        raise ConfigError(key_path(*here), f"the dry forward pass fails on input {fin}: {type(e).__name__}: {str(e).splitlines()[0]}", b.source) from None
+        raise ConfigError(key_path(*here), f"the dry forward pass fails on input {fin}: {type(e).__name__}: "
+                          f"{str(e).splitlines()[0]}.{_shape_hint(b)}", b.source) from None
+    if frozen and name in ('Subnet', 'Net'): _refuse_random_frozen(body, args, here, b)
     fout = _out_format(y, declared_out, fin, here, b)
     step = Step(body, nn.Identity() if reformat.is_identity else reformat, name, key_path(*path), fin, fout, frozen, b.freeze_bn_stats)
     return step, y
@@ -193,20 +213,34 @@ def _top_parts(config)->list:
     if 'assembly' in config: return [(s, ('assembly', i)) for i, s in enumerate(config['assembly'])]
     return [(config['model'], ('model',))]
 
-def _input_shape(config, b:Build):
+def _first_net(config, b:Build):
+    "The first network of a config, loaded (or None)."
     found = _first_network(_top_parts(config))
-    if found is None: return (3, 224, 224)
+    if found is None: return None
     name, args, where = found
     extra = dict(args.get('model_args') or {}) if name == 'Subnet' else {k: v for k, v in args.items() if k not in _NET_KEYS + ('frozen', 'in_format', 'out_format')}
     if name == 'Net' and b.num_classes is not None: extra.setdefault('num_classes', b.num_classes)
-    return default_input_shape(b.network(args, extra, where))
+    return b.network(args, extra, where)
+
+def _input_shape(config, b:Build, given, data_shape)->tuple:
+    "(C, H, W) and why: given, the config's `input_shape`, the network's fixed size, the data's size, the network's default."
+    if given is not None and len(given) == 3: return tuple(given), 'given'
+    if config.get('input_shape') is not None and given is None: return tuple(config['input_shape']), 'the config\'s input_shape'
+    net = _first_net(config, b)
+    default = default_input_shape(net) if net is not None else (3, 224, 224)
+    if given is not None: return (default[0], *given), 'given'
+    fixed = fixed_input_size(net) if net is not None else None
+    if fixed: return (default[0], *fixed), "the network's fixed input size"
+    if data_shape is not None: return (default[0], *tuple(data_shape)[-2:]), "the data's image size"
+    return default, "the network's default input size"
 
 # %% ../nbs/09_assembly.ipynb #144ecda8
 def model_from_config(config,                 # a config mapping, or the path of a YAML file
                       input_shape:tuple|None=None, # (C, H, W) or (H, W) of the input; default from the first network
                       num_classes:int|None=None,   # classes, for `Net`s and heads that do not say
                       pretrained:bool|None=None,   # `False` forces random weights everywhere
-                      networks:dict|None=None)->Assembly: # loaded networks to share between builds (filled as it goes)
+                      networks:dict|None=None,     # loaded networks to share between builds (filled as it goes)
+                      data_shape:tuple|None=None)->Assembly: # the data's (C, H, W): the size when nothing else says
     "Check a job config and build its model, with a dry forward pass through every part."
     if isinstance(config, (str, Path)): config = load_config(config)
     source = getattr(config, 'path', None)
@@ -217,8 +251,8 @@ def model_from_config(config,                 # a config mapping, or the path of
     if class_token not in CLASS_TOKENS: raise ConfigError('reformat_options.class_token', f"use one of {', '.join(CLASS_TOKENS)}", source)
     b = Build(pretrained, num_classes, class_token, bool(config.get('unfrozen', False)), config.get('freeze_bn_stats', True), source,
               networks if networks is not None else {})
-    shape = tuple(input_shape) if input_shape and len(input_shape) == 3 else _input_shape(config, b)
-    if input_shape and len(input_shape) == 2: shape = (shape[0], *input_shape)
+    shape, b.shape_from = _input_shape(config, b, tuple(input_shape) if input_shape else None, data_shape)
+    b.input_shape = shape
     x = torch.randn(2, *shape)
     if 'assembly' in config: model, y = build_series(config['assembly'], ('assembly',), format_of(x, 'img'), x, b)
     else:
@@ -229,6 +263,25 @@ def model_from_config(config,                 # a config mapping, or the path of
         model = Assembly(list(model.steps) + [head])
     model.config, model.input_shape = config, shape
     return model.train()
+
+# %% ../nbs/09_assembly.ipynb #b77578ae
+def _network_steps(model:nn.Module):
+    "The `Subnet`/`Net` steps of a model, depth first, with their networks."
+    for m in model.modules():
+        if isinstance(m, Step) and m.kind in ('Subnet', 'Net'): yield m, getattr(m.body, 'source_network', m.body)
+
+def weight_sources(model:nn.Module)->list:
+    "Where each network of `model` got its weights: one `{'part': key path, 'source': ..., ...}` per network part."
+    return [{'part': s.path, **(getattr(net, 'weights_from', None) or {'source': 'unknown'})} for s, net in _network_steps(model)]
+
+def source_data_config(model:nn.Module)->dict|None:
+    "The first network's data config (timm's mean, std, crop_pct, interpolation), unless its weights are random."
+    step, net = next(_network_steps(model), (None, None))
+    origin = getattr(net, 'weights_from', None) or {}
+    cfg = getattr(net, 'pretrained_cfg', None)
+    if net is None or origin.get('source') == 'random' or not cfg or not cfg.get('mean'): return None
+    name = origin.get('name') or origin.get('factory') or origin.get('path') or type(net).__name__
+    return {**resolve_data_config(pretrained_cfg=dict(cfg)), 'name': name}
 
 # %% ../nbs/09_assembly.ipynb #550fe8a5
 @call_parse

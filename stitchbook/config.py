@@ -84,14 +84,17 @@ CHECKS = {
     'dict': (lambda v: isinstance(v, dict), "a mapping of keys"),
     'list': (lambda v: isinstance(v, list), "a list"),
     'any': (lambda v: True, ""),
+    'dataset': (lambda v: isinstance(v, (str, dict)), "a dataset name or a mapping (folder:, arrays:, factory: or hf:)"),
+    'shape': (lambda v: isinstance(v, list) and len(v) == 3 and all(_is_int(d) and d > 0 for d in v),
+              "a list [C, H, W] of three positive integers"),
 }
 RUN_OPTIONS = dict(data_path='path', save_dir='path', metrics_output='path', save_checkpoints='bool',
                    eval_checkpoints='bool', checkpoint_initial_model='bool', resume_from='path', load_from='path',
                    strict_load='bool', start_epoch='int>=0', test_only='bool', unfrozen='bool', workers='int>=0',
                    device='str', deterministic='bool', print_freq='int>0', verbose='bool', freeze_bn_stats='bool')
-MODEL_KEYS = dict(assembly='list', model='dict', head='dict', reformat_options='dict')
+MODEL_KEYS = dict(assembly='list', model='dict', head='dict', reformat_options='dict', input_shape='shape')
 JOB_KEYS = {**MODEL_KEYS, **RUN_OPTIONS, 'train_config': 'dict', 'metrics': 'list'}
-TRAIN_KEYS = dict(dataset='str', tasks='list', data_augmentation='any', data_preprocessing='dict', seed='int',
+TRAIN_KEYS = dict(dataset='dataset', tasks='list', data_augmentation='any', data_preprocessing='dict', seed='int',
                   epochs='int>=0', batch_size='int>0', max_batches='int>0', max_steps='int>0', optimizer='str',
                   optimizer_args='dict', lr='num>0', lr_scheduler='str', lr_scheduler_args='dict',
                   lr_scheduler_cadence='str', loss_fn='str', aux_losses='list', max_grad_norm='num>0', init='any')

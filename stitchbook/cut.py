@@ -6,9 +6,10 @@ Docs: https://stitchbook.github.io/stitchbook/cut.html.md"""
 
 # %% ../nbs/03_cut.ipynb #0e22146f
 from __future__ import annotations
-import difflib, inspect, operator, weakref
+import difflib, inspect, linecache, operator, os, traceback, weakref
 from dataclasses import dataclass
 from torch import fx, nn
+from torchvision.models import feature_extraction
 from torchvision.models.feature_extraction import NodePathTracer, DualGraphModule
 from timm.models._features_fx import get_notrace_modules, get_notrace_functions
 from .models import load_model
@@ -57,11 +58,7 @@ def trace(model:nn.Module,          # network to trace
     model.train(training)
     try: graph = tracer.trace(model, concrete_args=_concrete_args(model))
     except TraceError: raise
-    except Exception as e:
-        raise TraceError(
-            f"torch.fx cannot trace {type(model).__name__} ({type(e).__name__}: {e}). Keep the module that fails whole "
-            "with cut(..., leaf_modules=[TheModule]) or timm.layers.register_notrace_module, and a function that fails "
-            "with autowrap_functions=[fn] or timm.layers.register_notrace_function.") from e
+    except Exception as e: raise TraceError(_untraceable(model, e)) from e
     finally: model.train(was_training)
     nodes = [n for n in graph.nodes if n.op != 'output']
     out = next(n for n in graph.nodes if n.op == 'output')
@@ -200,3 +197,42 @@ def cut_before(model,            # network, or anything `load_model` takes
     dep, inside = _input_dependent(tr), set(tr.nodes[first:])
     live = next(a for n in tr.nodes[first:] for a in n.all_input_nodes if a not in inside and a in dep)
     return cut(model, None, tr.names[tr.nodes.index(live)], **tkw)
+
+# %% ../nbs/03_cut.ipynb #99b80857
+_MACHINERY = (os.path.dirname(fx.__file__), nn.modules.module.__file__, feature_extraction.__file__)
+
+def _failure_site(model:nn.Module, e:Exception)->tuple:
+    "The innermost frame of `model`'s code in a failed trace, and the (qualified name, module) whose code ran it."
+    names, where, owner = {id(m): n for n, m in model.named_modules()}, None, None
+    for f, _ in traceback.walk_tb(e.__traceback__):
+        if f.f_code.co_filename.startswith(_MACHINERY): continue
+        if id(f.f_locals.get('self')) in names: owner = (names[id(f.f_locals['self'])], f.f_locals['self'])
+        if owner is not None: where = f
+    return where, owner
+
+def _untraceable(model:nn.Module, e:Exception)->str:
+    "The `TraceError` message for `model`: what helps depends on whether a submodule or `model.forward` failed."
+    head, net = f"torch.fx cannot trace {type(model).__name__} ({type(e).__name__}: {e})", type(model).__name__
+    where, owner = _failure_site(model, e)
+    if owner is None:
+        return (f"{head}. Keep the module that fails whole with cut(..., leaf_modules=[TheModule]) or "
+                "timm.layers.register_notrace_module, and a function that fails with autowrap_functions=[fn] or "
+                "timm.layers.register_notrace_function.")
+    (name, mod), file, code = owner, where.f_code.co_filename, where.f_code.co_name
+    at = f"at {os.path.basename(file)}:{where.f_lineno} `{linecache.getline(file, where.f_lineno).strip()}`"
+    fn = code if where.f_locals.get('self') is not mod and code.isidentifier() else None
+    wrap = f" Or keep {fn} as one call with autowrap_functions=[{fn}] or timm.layers.register_notrace_function."
+    if fn and fn.startswith('_'): wrap += f" torch.fx wraps only public names, so rename {fn} without the leading _."
+    if mod is not model:
+        return (f"{head}: module {name!r} ({type(mod).__name__}) runs Python that depends on its input {at}. Keep it "
+                f"whole with cut(..., leaf_modules=[{type(mod).__name__}]) or timm.layers.register_notrace_module."
+                + (wrap if fn else ''))
+    parts = ', '.join(f"net.{n}" for n, _ in model.named_children())
+    example = f" (here nn.Sequential({parts}), plus nn.Flatten() where forward flattens)" if parts else ''
+    move = (" Or move that code into a function and keep it as one call with autowrap_functions=[fn]. (forward's "
+            "other arguments, such as flags, are already fixed at their defaults, as torch.fx concrete_args.)")
+    return (f"{head}: {net}.forward runs Python that depends on its input outside any submodule, {at}, so "
+            "leaf_modules cannot help: they keep submodules whole, and the network is what is being cut. Cut a module "
+            "without that Python instead: the submodules in an nn.Sequential, in the order forward runs them and with "
+            f"any reshape between them{example}, or a module of your own whose forward has no such branch."
+            + (wrap if fn else move))

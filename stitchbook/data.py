@@ -7,21 +7,26 @@ Docs: https://stitchbook.github.io/stitchbook/data.html.md"""
 # %% ../nbs/12_data.ipynb #454298bb
 from __future__ import annotations
 import gzip, inspect, os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
 import torchvision
+import torchvision.transforms.v2.functional as TF
+from tqdm.auto import tqdm
 import stitchbook
 from .errors import UserError
 from .config import ConfigError, did_you_mean
+from .sources import KEY, Source, open_source, native_shape, as_image_tensor, check_labels
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'DATASETS', 'FMNIST_FILES', 'DEBIAN_FMNIST', 'TENSOR_AUGMENTATIONS',
-           'PREPROCESSING_KEYS', 'default_data_path', 'DatasetInfo', 'dataset_info', 'read_idx', 'find_fashion_mnist',
-           'load_fashion_mnist', 'TensorLoader', 'Data', 'make_data', 'SeededLoader']
+__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'DATASETS', 'FMNIST_FILES', 'DEBIAN_FMNIST', 'TENSOR_AUGMENTATIONS', 'RESIZE_MODES',
+           'INTERPOLATIONS', 'PRE_KEY', 'PREPROCESSING_KEYS', 'MEMORY_BUDGET', 'default_data_path', 'DatasetInfo',
+           'dataset_info', 'read_idx', 'find_fashion_mnist', 'load_fashion_mnist', 'fit_size', 'TensorLoader',
+           'to_channels', 'Preprocessing', 'resolve_preprocessing', 'ImagePipeline', 'Mapped', 'Data', 'make_data',
+           'SeededLoader']
 
 # %% ../nbs/12_data.ipynb #f3e7480b
 def default_data_path()->Path:
@@ -105,15 +110,25 @@ def load_fashion_mnist(data_path=None, download:bool=True)->dict:
 
 # %% ../nbs/12_data.ipynb #68e6b455
 TENSOR_AUGMENTATIONS = ('random_crop', 'hflip')
+RESIZE_MODES = ('resize', 'pad')
+INTERPOLATIONS = ('nearest', 'bilinear', 'bicubic')
 
-def _fit_size(x:torch.Tensor, size:int)->torch.Tensor:
-    "Zero-pad when up to 8 px larger is wanted, else resize bilinearly."
-    h = x.shape[-1]
-    if h == size: return x
-    if 0 < size - h <= 8:
-        a = (size - h) // 2
-        return F.pad(x, (a, size - h - a, a, size - h - a))
-    return F.interpolate(x, size=(size, size), mode='bilinear', align_corners=False, antialias=size < h)
+def fit_size(x:torch.Tensor,              # images, C×H×W or N×C×H×W, uint8 or float
+             size,                        # the wanted (H, W), or one int for a square
+             resize:str='resize',         # 'resize' (shorter side to size / crop_pct, centre crop) or 'pad'
+             crop_pct:float=1.0,          # timm's crop_pct: the share of the resized image the centre crop keeps
+             interpolation:str='bilinear')->torch.Tensor:
+    "Images at `size`: untouched when they are already, else zero-padded (`pad`, up to 8 px) or resized and cropped."
+    size = (size, size) if isinstance(size, int) else tuple(size)
+    H, W = x.shape[-2:]
+    if (H, W) == size: return x
+    dh, dw = size[0] - H, size[1] - W
+    if resize == 'pad' and 0 <= dh <= 8 and 0 <= dw <= 8:
+        return F.pad(x, (dw // 2, dw - dw // 2, dh // 2, dh - dh // 2))
+    scale = max(size[0] / H, size[1] / W) / crop_pct
+    x = TF.resize(x, [max(size[0], round(H * scale)), max(size[1], round(W * scale))],
+                  TF.InterpolationMode(interpolation), antialias=True)
+    return TF.center_crop(x, list(size))
 
 def _random_crop(x:torch.Tensor, g:torch.Generator)->torch.Tensor:
     "Per example: pad by an eighth of the size, crop back at a random offset."
@@ -122,7 +137,8 @@ def _random_crop(x:torch.Tensor, g:torch.Generator)->torch.Tensor:
     padded = F.pad(x, (p, p, p, p))
     dy, dx = torch.randint(0, 2 * p + 1, (2, B), generator=g)
     rows, cols = dy[:, None] + torch.arange(H), dx[:, None] + torch.arange(W)
-    return padded[torch.arange(B)[:, None, None, None], torch.arange(C)[None, :, None, None], rows[:, None, :, None], cols[:, None, None, :]]
+    return padded[torch.arange(B)[:, None, None, None], torch.arange(C)[None, :, None, None], rows[:, None, :, None],
+                  cols[:, None, None, :]]
 
 def _hflip(x:torch.Tensor, g:torch.Generator)->torch.Tensor:
     flip = torch.rand(x.shape[0], generator=g) < 0.5
@@ -130,14 +146,16 @@ def _hflip(x:torch.Tensor, g:torch.Generator)->torch.Tensor:
 
 # %% ../nbs/12_data.ipynb #df401adf
 class TensorLoader:
-    "Seeded, resumable batches from an in-memory uint8 image tensor."
-    def __init__(self, images:torch.Tensor, labels:torch.Tensor, batch_size:int, image_size:int, mean, std,
+    "Seeded, resumable batches from an in-memory image tensor (uint8 0-255 or float 0-1)."
+    def __init__(self, images:torch.Tensor, labels:torch.Tensor, batch_size:int, image_size, mean, std,
                  channels:int|None=None, shuffle:bool=False, augment=(), seed:int=0, max_batches:int|None=None,
-                 drop_last:bool=False):
+                 drop_last:bool=False, resize:str='pad', crop_pct:float=1.0, interpolation:str='bilinear'):
         self.images, self.labels, self.bs, self.size = images, labels, batch_size, image_size
+        self.fit = dict(resize=resize, crop_pct=crop_pct, interpolation=interpolation)
         self.mean = torch.tensor(mean).view(1, -1, 1, 1); self.std = torch.tensor(std).view(1, -1, 1, 1)
         self.channels = channels or images.shape[1]
-        self.shuffle, self.augment, self.seed, self.max_batches, self.drop_last = shuffle, tuple(augment), seed, max_batches, drop_last
+        self.shuffle, self.augment, self.seed = shuffle, tuple(augment), seed
+        self.max_batches, self.drop_last = max_batches, drop_last
         self.epoch, self.next_batch = 0, 0
         self.shard = (0, 1)          # (rank, world size): under DDP each process takes every world-th example of a batch
 
@@ -158,15 +176,23 @@ class TensorLoader:
 # %% ../nbs/12_data.ipynb #b3188e3c
 def _seed(*parts)->int: return hash(parts) & 0x7FFFFFFF
 
+def to_channels(x:torch.Tensor, channels:int)->torch.Tensor:
+    "Images (N×C×H×W, float) with `channels` channels: grey is repeated, colour averaged, alpha dropped."
+    c = x.shape[1]
+    if c == channels: return x
+    if c == 4 and channels == 3: return x[:, :3]
+    if c == 1: return x.expand(-1, channels, -1, -1)
+    return x[:, :3].mean(1, keepdim=True).expand(-1, channels, -1, -1)
+
 @patch
 def batch(self:TensorLoader, epoch:int, b:int, order=None):
     "Batch `b` of `epoch`: images prepared and augmented, and labels."
     idx = self.indices(epoch, b, order)
     g = torch.Generator().manual_seed(_seed(self.seed, epoch, b))
-    x = _fit_size(self.images[idx].float().div_(255), self.size)
+    x = self.images[idx]
+    x = fit_size(x.float().div_(255) if x.dtype == torch.uint8 else x.float(), self.size, **self.fit)
     for name in self.augment: x = (_random_crop if name == 'random_crop' else _hflip)(x, g)
-    x = (x - self.mean) / self.std
-    if x.shape[1] != self.channels: x = x.expand(-1, self.channels, -1, -1) if x.shape[1] == 1 else x.mean(1, keepdim=True)
+    x = (to_channels(x, self.channels) - self.mean) / self.std
     return x.contiguous(), self.labels[idx]
 
 @patch
@@ -184,23 +210,124 @@ def state_dict(self:TensorLoader)->dict: return {'epoch': self.epoch, 'next_batc
 def load_state_dict(self:TensorLoader, state:dict): self.epoch, self.next_batch = state['epoch'], state['next_batch']
 
 # %% ../nbs/12_data.ipynb #5288c948
-def _transforms(info:DatasetInfo, size:int, channels:int, train:bool, augment):
-    T = torchvision.transforms
-    steps = [T.Grayscale(channels)] if channels != info.channels else []
-    if train and augment:
-        names = augment if isinstance(augment, list) else ['random_resized_crop', 'hflip']
-        table = {'random_resized_crop': T.RandomResizedCrop(size), 'hflip': T.RandomHorizontalFlip(),
-                 'random_crop': T.RandomCrop(size, padding=size // 8), 'color_jitter': T.ColorJitter(0.4, 0.4, 0.4)}
-        steps += [T.Resize(size), T.CenterCrop(size)] if 'random_resized_crop' not in names else []
-        steps += [table[n] for n in names]
-    else: steps += [T.Resize(round(size * 8 / 7)), T.CenterCrop(size)]
-    mean, std = (info.mean, info.std) if channels == info.channels else ((sum(info.mean) / len(info.mean),) * channels, (sum(info.std) / len(info.std),) * channels)
-    return T.Compose(steps + [T.ToTensor(), T.Normalize(mean, std)])
+@dataclass(frozen=True)
+class Preprocessing:
+    "What every image goes through before the model sees it, and where its normalisation came from."
+    image_size: tuple           # (H, W) the model takes
+    channels: int
+    mean: tuple
+    std: tuple
+    stats_from: str             # config, the source model's data config, the data set's statistics, or measured
+    resize: str = 'resize'      # what a differently sized image gets: 'resize' (and centre crop) or 'pad'
+    crop_pct: float = 1.0
+    interpolation: str = 'bilinear'
+    channels_from: int|None = None  # the data's own channel count, when it is converted
 
+    def describe(self)->str:
+        "One line for the job log."
+        conv = f" (converted from {self.channels_from})" if self.channels_from else ''
+        return (f"{self.image_size[0]}x{self.image_size[1]} px, {self.channels} channel(s){conv}, mean "
+                f"{[round(m, 4) for m in self.mean]} std {[round(s, 4) for s in self.std]} from {self.stats_from}; other "
+                f"sizes: {self.resize} (crop_pct {self.crop_pct}, {self.interpolation})")
+
+# %% ../nbs/12_data.ipynb #8cd89d8c
+PRE_KEY = 'train_config.data_preprocessing'
+
+def _per_channel(values, channels:int, key:str)->tuple:
+    if not (isinstance(values, (list, tuple)) and values and all(isinstance(v, (int, float)) for v in values)):
+        raise ConfigError(f"{PRE_KEY}.{key}", f"must be a list of numbers, one per channel, got {values!r}")
+    if len(values) != channels:
+        raise ConfigError(f"{PRE_KEY}.{key}", f"has {len(values)} value(s) but the model takes {channels} channel(s); "
+                          f"give {channels}, one per channel")
+    if key == 'std' and min(values) <= 0: raise ConfigError(f"{PRE_KEY}.std", f"must be > 0, got {values}")
+    return tuple(float(v) for v in values)
+
+def _to_count(values, channels:int)->tuple:
+    "Statistics of another channel count: one value repeated, or several averaged."
+    values = tuple(float(v) for v in values)
+    return values if len(values) == channels else (sum(values) / len(values),) * channels
+
+def _stats(pre:dict, channels:int, model_cfg:dict|None, known, measure)->tuple:
+    "(mean, std, where from), in the order the config, the source model, the data set, the training data."
+    if 'mean' in pre or 'std' in pre:
+        if not ('mean' in pre and 'std' in pre): raise ConfigError(PRE_KEY, "give both mean and std, or neither")
+        return _per_channel(pre['mean'], channels, 'mean'), _per_channel(pre['std'], channels, 'std'), 'the config'
+    if model_cfg and model_cfg.get('mean') and model_cfg.get('std'):
+        where = f"the source model's data config ({model_cfg.get('name', 'pretrained_cfg')})"
+        return _to_count(model_cfg['mean'], channels), _to_count(model_cfg['std'], channels), where
+    if known: return _to_count(known[0], channels), _to_count(known[1], channels), f"the statistics of {known[2]}"
+    mean, std = measure()
+    return _to_count(mean, channels), _to_count(std, channels), 'the training data (measured)'
+
+# %% ../nbs/12_data.ipynb #2f8b1065
+def _choice(pre:dict, key:str, model_cfg, default, ok, what:str):
+    v = pre.get(key, (model_cfg or {}).get(key) or default)
+    if not ok(v): raise ConfigError(f"{PRE_KEY}.{key}", f"must be {what}, got {v!r}")
+    return v
+
+def resolve_preprocessing(pre:dict,              # the job's `data_preprocessing`
+                          input_shape:tuple,     # (C, H, W) the model takes
+                          data_channels:int,     # the data's own channel count
+                          model_cfg:dict|None=None, # the source network's data config (when its weights are not random)
+                          known=None,            # (mean, std, name) of a named data set
+                          measure=None,          # `measure() -> (mean, std)` over the training data
+                          named:bool=False,      # a named data set: channels are converted as the reference does
+                          default_resize:str='resize', default_crop:float=1.0)->Preprocessing:
+    "Decide the size, channels and normalisation of a job's images, each from the first place that says."
+    C, H, W = input_shape
+    asked = pre.get('channels')
+    if asked is not None and asked != C:
+        raise ConfigError(f"{PRE_KEY}.channels", f"is {asked} but the model takes {C} channel(s); set it to {C} or drop it")
+    if data_channels != C and not named and asked is None:
+        raise ConfigError(f"{PRE_KEY}.channels", f"the data has {data_channels} channel(s) but the model takes {C}; set "
+                          f"data_preprocessing.channels: {C} to convert (grey is repeated, colour averaged), or build "
+                          f"the model for {data_channels} channel(s) (e.g. in_chans: {data_channels})")
+    mean, std, where = _stats(pre, C, model_cfg, known, measure)
+    resize = _choice(pre, 'resize', None, default_resize, lambda v: v in RESIZE_MODES, f"one of {', '.join(RESIZE_MODES)}")
+    crop = _choice(pre, 'crop_pct', model_cfg, default_crop, lambda v: isinstance(v, (int, float)) and 0 < v <= 1,
+                   "a number in (0, 1]")
+    interp = _choice(pre, 'interpolation', model_cfg, 'bilinear', lambda v: v in INTERPOLATIONS,
+                     f"one of {', '.join(INTERPOLATIONS)}")
+    return Preprocessing((H, W), C, mean, std, where, resize, float(crop), interp,
+                         data_channels if data_channels != C else None)
+
+# %% ../nbs/12_data.ipynb #ae5a4524
+def _augmenter(name:str, size:tuple):
+    T = torchvision.transforms.v2
+    table = {'hflip': lambda: T.RandomHorizontalFlip(), 'random_crop': lambda: T.RandomCrop(size, padding=size[0] // 8),
+             'color_jitter': lambda: T.ColorJitter(0.4, 0.4, 0.4),
+             'random_resized_crop': lambda: T.RandomResizedCrop(size, antialias=True)}
+    if name not in table: raise ConfigError('train_config.data_augmentation', f"unknown transform {name!r}.{did_you_mean(name, table)}")
+    return table[name]()
+
+class ImagePipeline:
+    "One example (PIL, array or tensor) to a normalised float tensor, as `prep` says; augmented for training."
+    def __init__(self, prep:Preprocessing, augment=()):
+        self.prep, self.names = prep, list(augment or ())
+        self.steps = [_augmenter(n, prep.image_size) for n in self.names]
+    def __call__(self, img)->torch.Tensor:
+        p = self.prep
+        x = as_image_tensor(img)
+        x = to_channels((x.float().div(255) if x.dtype == torch.uint8 else x.float())[None], p.channels)[0]
+        if 'random_resized_crop' not in self.names: x = fit_size(x, p.image_size, p.resize, p.crop_pct, p.interpolation)
+        for step in self.steps: x = step(x)
+        return TF.normalize(x, list(p.mean), list(p.std))
+
+class Mapped(torch.utils.data.Dataset):
+    "A Dataset of `(image, label)` with `fn` applied to each image."
+    def __init__(self, ds, fn): self.ds, self.fn = ds, fn
+    def __len__(self): return len(self.ds)
+    def __getitem__(self, i):
+        img, y = self.ds[i]
+        return self.fn(img), int(y)
+
+# %% ../nbs/12_data.ipynb #02116e88
 def _torch_dataset(info:DatasetInfo, name:str, root:Path, train:bool, transform):
     if info.name == 'imagenet':
         folder = root/'imagenet'/('train' if train else 'val')
-        if not folder.is_dir(): raise UserError(f"imagenet: no folder {folder}; put the ImageNet train/ and val/ class folders under {root/'imagenet'} (or set data_path)")
+        if not folder.is_dir():
+            raise UserError(f"imagenet: no folder {folder}; put the ImageNet train/ and val/ class folders under "
+                            f"{root/'imagenet'} (or set data_path)")
         return torchvision.datasets.ImageFolder(folder, transform=transform)
     cls = getattr(torchvision.datasets, _TORCHVISION[_key(name)])
     params = inspect.signature(cls.__init__).parameters
@@ -211,67 +338,102 @@ def _torch_dataset(info:DatasetInfo, name:str, root:Path, train:bool, transform)
                         "check data_path, or run once while online") from None
 
 # %% ../nbs/12_data.ipynb #46249a0c
-PREPROCESSING_KEYS = ('image_size', 'channels', 'subset', 'test_subset', 'data_augmentation')
+PREPROCESSING_KEYS = ('image_size', 'channels', 'subset', 'test_subset', 'data_augmentation', 'mean', 'std', 'resize',
+                      'crop_pct', 'interpolation', 'in_memory')
+MEMORY_BUDGET = 2 << 30       # bytes of decoded uint8 images that `in_memory: auto` loads into memory
 
 @dataclass
 class Data:
-    "Loaders for a job, and what the model builder needs to know about them."
+    "Loaders for a job, and what the model builder and the job log need to know about them."
     train: object
     test: object
     info: DatasetInfo
     input_shape: tuple
     num_classes: int
+    preprocessing: Preprocessing|None = None
+    source: str = ''              # what was read: a dataset name, or the form and place of your own data
 
-def _augmentations(aug, info:DatasetInfo, path:str):
+def _augmentations(aug, in_memory:bool, path:str):
     if aug is False or aug is None: return ()
-    if aug is True: return TENSOR_AUGMENTATIONS if info.in_memory else True
-    bad = [a for a in aug if info.in_memory and a not in TENSOR_AUGMENTATIONS]
+    if aug is True: return TENSOR_AUGMENTATIONS if in_memory else ['random_resized_crop', 'hflip']
+    bad = [a for a in aug if in_memory and a not in TENSOR_AUGMENTATIONS]
     if bad: raise ConfigError(path, f"{bad[0]!r} is not an augmentation for in-memory data; use {', '.join(TENSOR_AUGMENTATIONS)}")
-    return tuple(aug) if info.in_memory else list(aug)
+    return tuple(aug) if in_memory else list(aug)
 
 def _subset(n_total:int, n:int|None, seed:int)->torch.Tensor|None:
     if not n or n >= n_total: return None
     return torch.randperm(n_total, generator=torch.Generator().manual_seed(seed))[:n].sort().values
 
+def _check_preprocessing(tc:dict)->dict:
+    pre = tc.get('data_preprocessing') or {}
+    for k in pre:
+        if k not in PREPROCESSING_KEYS:
+            raise ConfigError(f'{PRE_KEY}.{k}', f"unknown key.{did_you_mean(k, PREPROCESSING_KEYS)} Known: {', '.join(PREPROCESSING_KEYS)}")
+    for k in ('image_size', 'channels', 'subset', 'test_subset'):
+        if k in pre and not (isinstance(pre[k], int) and not isinstance(pre[k], bool) and pre[k] > 0):
+            raise ConfigError(f'{PRE_KEY}.{k}', f"must be a positive integer, got {pre[k]!r}")
+    if pre.get('in_memory', 'auto') not in ('auto', True, False):
+        raise ConfigError(f'{PRE_KEY}.in_memory', f"must be auto, true or false, got {pre['in_memory']!r}")
+    return pre
+
+def _wanted_shape(pre:dict, input_shape, native:tuple)->tuple:
+    "The model's (C, H, W) when known, else what the config and the data say."
+    if input_shape: return tuple(input_shape)
+    size = (pre['image_size'],) * 2 if 'image_size' in pre else tuple(native[1:])
+    return (pre.get('channels', native[0]), *size)
+
 # %% ../nbs/12_data.ipynb #3d0bbfd2
 def make_data(train_config:dict,        # a job's `train_config` (dataset, batch size, preprocessing, ...)
               data_path=None,           # where datasets live (default: `default_data_path()`)
-              workers:int=0,            # DataLoader workers for the torchvision path
+              workers:int=0,            # DataLoader workers for data read lazily
               eval_batch_size:int|None=None, # test batch size (default: the training one)
-              download:bool=True)->Data:
-    "Training and test loaders for `train_config`, with the input shape and number of classes."
+              download:bool=True,       # let torchvision download named data sets
+              input_shape:tuple|None=None, # (C, H, W) the model takes (default: the data's own)
+              model_cfg:dict|None=None, # the source network's data config: mean, std, crop_pct, interpolation, name
+              data=None,                # (train, test) from Python: two Datasets or two (images, labels) pairs
+              source:Source|None=None)->Data: # an already opened `Source`
+    "Training and test loaders for `train_config`, with the input shape, classes and preprocessing used."
     tc = train_config
-    if 'dataset' not in tc: raise ConfigError('train_config.dataset', "name the dataset, e.g. dataset: fashion-mnist")
+    if 'dataset' not in tc and data is None and source is None:
+        raise ConfigError('train_config.dataset', "name the dataset, e.g. dataset: fashion-mnist, or dataset: {folder: PATH}")
+    pre = _check_preprocessing(tc)
+    root = Path(data_path or default_data_path())
+    if data_path is not None and not root.is_dir():
+        raise ConfigError('data_path', f"no such folder {root}; create it or point data_path at your datasets")
+    src = source or open_source(tc.get('dataset'), root, tc.get('seed', 0), data)
+    if src is not None: return _own_data(tc, pre, src, input_shape, model_cfg, workers, eval_batch_size)
     try: info = dataset_info(tc['dataset'])
     except UserError as e: raise ConfigError('train_config.dataset', str(e)) from None
-    pre = tc.get('data_preprocessing') or {}
-    for k in pre:
-        if k not in PREPROCESSING_KEYS: raise ConfigError(f'train_config.data_preprocessing.{k}', f"unknown key.{did_you_mean(k, PREPROCESSING_KEYS)} Known: {', '.join(PREPROCESSING_KEYS)}")
-    size, channels = pre.get('image_size', info.image_size), pre.get('channels', info.channels)
-    seed, bs = tc.get('seed', 0), tc.get('batch_size', 128)
-    aug = _augmentations(tc.get('data_augmentation', pre.get('data_augmentation', False)), info, 'train_config.data_augmentation')
-    root = Path(data_path or default_data_path())
-    if data_path is not None and not root.is_dir(): raise ConfigError('data_path', f"no such folder {root}; create it or point data_path at your datasets")
+    shape = _wanted_shape(pre, input_shape, (info.channels, info.image_size, info.image_size))
+    prep = resolve_preprocessing(pre, shape, info.channels, model_cfg, (info.mean, info.std, info.name), named=True,
+                                 default_resize='pad' if info.in_memory else 'resize',
+                                 default_crop=0.875 if info.name == 'imagenet' else 1.0)
+    aug = _augmentations(tc.get('data_augmentation', pre.get('data_augmentation', False)), info.in_memory,
+                         'train_config.data_augmentation')
     if info.in_memory:
         split = load_fashion_mnist(root, download)
-        num_classes = info.num_classes
-        loaders = []
-        for name, n_key, train in (('train', 'subset', True), ('test', 'test_subset', False)):
-            x, y = split[name]
-            keep = _subset(len(x), pre.get(n_key), seed + (0 if train else 1))
-            if keep is not None: x, y = x[keep], y[keep]
-            loaders.append(TensorLoader(x, y, bs if train else (eval_batch_size or bs), size, info.mean, info.std, channels,
-                                        shuffle=train, augment=aug if train else (), seed=seed,
-                                        max_batches=tc.get('max_batches') if train else None, drop_last=False))
-        return Data(loaders[0], loaders[1], info, (channels, size, size), num_classes)
-    return _torch_data(tc, info, root, size, channels, aug, seed, bs, workers, eval_batch_size, pre)
+        train, test = (_tensor_loader(tc, pre, split[s], prep, aug, s == 'train', eval_batch_size) for s in ('train', 'test'))
+        return Data(train, test, info, shape, info.num_classes, prep, info.name)
+    return _torch_data(tc, info, root, prep, aug, workers, eval_batch_size, pre)
 
 # %% ../nbs/12_data.ipynb #1cf9aea8
+def _tensor_loader(tc:dict, pre:dict, xy, prep:Preprocessing, aug, train:bool, eval_bs=None)->TensorLoader:
+    "A `TensorLoader` over `(images, labels)`, on a seeded subset when one is asked for."
+    x, y = xy
+    seed = tc.get('seed', 0)
+    keep = _subset(len(x), pre.get('subset' if train else 'test_subset'), seed + (0 if train else 1))
+    if keep is not None: x, y = x[keep], y[keep]
+    bs = tc.get('batch_size', 128)
+    return TensorLoader(x, y, bs if train else (eval_bs or bs), prep.image_size, prep.mean, prep.std, prep.channels,
+                        shuffle=train, augment=aug if train else (), seed=seed,
+                        max_batches=tc.get('max_batches') if train else None, resize=prep.resize,
+                        crop_pct=prep.crop_pct, interpolation=prep.interpolation)
+
 class SeededLoader:
     "A `DataLoader` whose shuffling order depends on (seed, epoch) only, with the same `state_dict` as `TensorLoader`."
     def __init__(self, ds, batch_size, shuffle, seed, workers, max_batches=None):
-        self.ds, self.bs, self.shuffle, self.seed, self.workers, self.max_batches = ds, batch_size, shuffle, seed, workers, max_batches
-        self.epoch, self.next_batch = 0, 0
+        self.ds, self.bs, self.shuffle, self.seed, self.workers = ds, batch_size, shuffle, seed, workers
+        self.max_batches, self.epoch, self.next_batch = max_batches, 0, 0
     def __len__(self):
         n = -(-len(self.ds) // self.bs)
         return min(n, self.max_batches) if self.max_batches else n
@@ -282,7 +444,8 @@ class SeededLoader:
         rank, size = getattr(self, 'shard', (0, 1))
         order = order.view(-1)[torch.arange(len(order)) % self.bs % size == rank] if size > 1 else order
         torch.manual_seed(_seed(self.seed, self.epoch, self.next_batch))
-        dl = torch.utils.data.DataLoader(torch.utils.data.Subset(self.ds, order.tolist()), -(-self.bs // size), num_workers=self.workers)
+        dl = torch.utils.data.DataLoader(torch.utils.data.Subset(self.ds, order.tolist()), -(-self.bs // size),
+                                         num_workers=self.workers)
         for batch in dl:
             self.next_batch += 1
             yield batch
@@ -290,14 +453,71 @@ class SeededLoader:
     def state_dict(self): return {'epoch': self.epoch, 'next_batch': self.next_batch}
     def load_state_dict(self, s): self.epoch, self.next_batch = s['epoch'], s['next_batch']
 
-def _torch_data(tc, info, root, size, channels, aug, seed, bs, workers, eval_bs, pre):
-    train_ds = _torch_dataset(info, tc['dataset'], root, True, _transforms(info, size, channels, True, aug))
-    test_ds = _torch_dataset(info, tc['dataset'], root, False, _transforms(info, size, channels, False, ()))
-    for ds, k, s in ((train_ds, 'subset', seed), (test_ds, 'test_subset', seed + 1)):
-        keep = _subset(len(ds), pre.get(k), s)
-        if keep is not None: ds = torch.utils.data.Subset(ds, keep.tolist())
-        if k == 'subset': train_ds = ds
-        else: test_ds = ds
-    classes = info.num_classes or len(getattr(getattr(train_ds, 'dataset', train_ds), 'classes', []) or [])
-    return Data(SeededLoader(train_ds, bs, True, seed, workers, tc.get('max_batches')), SeededLoader(test_ds, eval_bs or bs, False, seed, workers),
-                info, (channels, size, size), classes)
+def _seeded_loaders(tc, pre, train_ds, test_ds, workers, eval_bs):
+    seed, bs = tc.get('seed', 0), tc.get('batch_size', 128)
+    pick = lambda ds, k, s: ds if (keep := _subset(len(ds), pre.get(k), s)) is None else torch.utils.data.Subset(ds, keep.tolist())
+    return (SeededLoader(pick(train_ds, 'subset', seed), bs, True, seed, workers, tc.get('max_batches')),
+            SeededLoader(pick(test_ds, 'test_subset', seed + 1), eval_bs or bs, False, seed, workers))
+
+def _torch_data(tc, info, root, prep, aug, workers, eval_bs, pre)->Data:
+    train_ds = _torch_dataset(info, tc['dataset'], root, True, ImagePipeline(prep, aug))
+    test_ds = _torch_dataset(info, tc['dataset'], root, False, ImagePipeline(prep))
+    classes = info.num_classes or len(getattr(train_ds, 'classes', []) or [])
+    train, test = _seeded_loaders(tc, pre, train_ds, test_ds, workers, eval_bs)
+    return Data(train, test, info, (prep.channels, *prep.image_size), classes, prep, info.name)
+
+# %% ../nbs/12_data.ipynb #10d87e49
+def _native_tensor(img, channels:int)->torch.Tensor:
+    "One image as C×H×W with `channels` channels, keeping uint8 pixels uint8."
+    t = as_image_tensor(img)
+    if t.shape[0] == channels: return t
+    out = to_channels(t[None].float(), channels)[0]
+    return out.round().to(torch.uint8) if t.dtype == torch.uint8 else out
+
+def _decode(ds, channels:int, prep:Preprocessing, what:str):
+    "Every example of `ds` decoded once, at the model's size: (images, labels)."
+    xs, ys = [], []
+    for i in tqdm(range(len(ds)), desc=f"decode {what}", disable=len(ds) < 5000, mininterval=2, leave=False):
+        img, y = ds[i]
+        xs.append(fit_size(_native_tensor(img, channels), prep.image_size, prep.resize, prep.crop_pct, prep.interpolation))
+        ys.append(int(y))
+    if len({x.dtype for x in xs}) > 1: xs = [x.float() / 255 if x.dtype == torch.uint8 else x for x in xs]
+    return torch.stack(xs), torch.tensor(ys, dtype=torch.long)
+
+def _measure(src:Source, channels:int, limit:int=2000):
+    "Per-channel mean and std of (a seeded sample of) the training images, in [0, 1] units."
+    n = len(src.train[0]) if src.in_tensors else len(src.train)
+    pick = torch.randperm(n, generator=torch.Generator().manual_seed(0))[:limit].tolist()
+    imgs = [src.train[0][i] if src.in_tensors else _native_tensor(src.train[i][0], channels) for i in pick]
+    px = torch.cat([(x.float() / 255 if x.dtype == torch.uint8 else x.float()).flatten(1) for x in imgs], 1)
+    return tuple(px.mean(1).tolist()), tuple(px.std(1).clamp_min(1e-6).tolist())
+
+def _fits_in_memory(pre:dict, n:int, shape:tuple)->bool:
+    if pre.get('in_memory', 'auto') != 'auto': return pre['in_memory']
+    return n * shape[0] * shape[1] * shape[2] <= MEMORY_BUDGET
+
+# %% ../nbs/12_data.ipynb #6c1bd9b8
+def _own_data(tc, pre, src:Source, input_shape, model_cfg, workers, eval_bs)->Data:
+    "Loaders over your own data: decoded once into memory when it fits, else read lazily."
+    native = native_shape(src)
+    shape = _wanted_shape(pre, input_shape, native)
+    prep = resolve_preprocessing(pre, shape, native[0], model_cfg, measure=lambda: _measure(src, native[0]))
+    n = len(src.train[0]) + len(src.test[0]) if src.in_tensors else len(src.train) + len(src.test)
+    in_memory = src.in_tensors or _fits_in_memory(pre, n, shape)
+    aug = _augmentations(tc.get('data_augmentation', pre.get('data_augmentation', False)), in_memory,
+                         'train_config.data_augmentation')
+    info = DatasetInfo(src.where, native[0], native[1], src.num_classes, prep.mean, prep.std, in_memory)
+    if not in_memory:
+        if src.num_classes is None: raise ConfigError(f'{KEY}.num_classes', f"{src.where}: set num_classes")
+        train, test = _seeded_loaders(tc, pre, Mapped(src.train, ImagePipeline(prep, aug)), Mapped(src.test, ImagePipeline(prep)), workers, eval_bs)
+        return Data(train, test, info, shape, src.num_classes, prep, f"{src.form} {src.where}")
+    seed = tc.get('seed', 0)
+    splits = {}
+    for name, ds, k, s in (('train', src.train, 'subset', seed), ('test', src.test, 'test_subset', seed + 1)):
+        if not src.in_tensors:
+            keep = _subset(len(ds), pre.get(k), s)
+            splits[name] = _decode(ds if keep is None else torch.utils.data.Subset(ds, keep.tolist()), native[0], prep, name)
+        else: splits[name] = ds
+    classes = check_labels({f"{s} labels": splits[s][1] for s in splits}, src.num_classes, src.form)
+    loaders = [_tensor_loader(tc, pre if src.in_tensors else {}, splits[s], prep, aug, s == 'train', eval_bs) for s in ('train', 'test')]
+    return Data(*loaders, replace(info, num_classes=classes), shape, classes, prep, f"{src.form} {src.where}")

@@ -7,6 +7,7 @@ Docs: https://stitchbook.github.io/stitchbook/job.html.md"""
 # %% ../nbs/16_job.ipynb #63bc310d
 from __future__ import annotations
 import copy, hashlib, json, os, random, sys, time
+from dataclasses import asdict
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -14,10 +15,11 @@ import torch, yaml
 from fastcore.script import call_parse, parse_cli
 from .errors import UserError, user_errors
 from .files import atomic_write
-from .config import load_config, check_config
+from .config import load_config, check_config, ConfigError
 from .models import load_checkpoint
-from .data import make_data, dataset_info
-from .assembly import model_from_config
+from .data import make_data, dataset_info, default_data_path, Preprocessing
+from .sources import open_source, native_shape
+from .assembly import model_from_config, weight_sources, source_data_config
 from .cache import split_prefix, cache_blocker, ActivationCache
 from .train import Run, make_optimizer, make_scheduler, make_loss, evaluate, evaluate_tasks, train_epoch, result_row, world
 from .tasks import MultiTaskLoader, make_task_data
@@ -51,12 +53,21 @@ def result_files(folder)->list:
     folder = Path(folder)
     return sorted(folder.glob('result-*.parquet')) or sorted(folder.glob('result-*.pkl')) or sorted(folder.glob('test-*.parquet'))
 
-def load_results(path)->pd.DataFrame:
-    "A results table: stitchbook's parquet, or the reference's `result*.pkl` (a pickled DataFrame: only open files you trust)."
+def load_results(path,              # `result-*.parquet` (stitchbook), or the reference's `result-*.pkl`
+                 trust:bool=False   # unpickle a `.pkl`, which runs any code it holds: only for files you trust
+                )->pd.DataFrame:
+    "A results table: stitchbook's parquet, or (with `trust`) the reference's pickled DataFrame."
     path = Path(path)
     if path.suffix == '.parquet': return pd.read_parquet(path)
-    if path.suffix == '.pkl': return pd.read_pickle(path)
-    raise UserError(f"{path}: results are .parquet (stitchbook) or .pkl (the reference)")
+    if path.suffix != '.pkl': raise UserError(f"{path}: results are .parquet (stitchbook) or .pkl (the reference)")
+    if not trust:
+        raise UserError(f"{path} is a pickle (the reference's results format), and unpickling runs whatever code "
+                        "the file holds, so stitchbook does not open it unless asked. If you trust where it came from, "
+                        "opt in with `stitch-report --trust-pickles`, or `load_results(path, trust=True)`")
+    df = pd.read_pickle(path)
+    if not isinstance(df, pd.DataFrame):
+        raise UserError(f"{path}: expected a pickled DataFrame, got {type(df).__name__}")
+    return df
 
 # %% ../nbs/16_job.ipynb #9d3f9271
 RUN_FLAGS = ('data_path', 'save_dir', 'metrics_output', 'save_checkpoints', 'eval_checkpoints', 'checkpoint_initial_model',
@@ -79,15 +90,13 @@ def apply_overrides(cfg:dict, epochs=None, batch_size=None, max_batches=None, lr
         tc.setdefault('data_preprocessing', {})['test_subset'] = 2 * tc.get('batch_size', 128)
     return cfg
 
-# %% ../nbs/16_job.ipynb #e6a18e0e
+# %% ../nbs/16_job.ipynb #6d50ff1f
 def _log(msg, verbose=True):
     if verbose: print(msg, flush=True)
 
-def prepare(cfg:dict, folder:Path, pretrained=None, activation_cache:bool=True, amp:bool=False, channels_last:bool=False,
-            progress:bool=True)->Run:
-    "Build the data, model, cache, optimizer and schedule of a checked job config."
-    tc = cfg.setdefault('train_config', {})
-    seed = tc.setdefault('seed', 0)
+def _start(cfg:dict)->tuple:
+    "Seed everything, join the process group under torchrun: (device, rank, number of processes)."
+    seed = cfg['train_config'].setdefault('seed', 0)
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
     if cfg.get('deterministic'): torch.use_deterministic_algorithms(True, warn_only=True)
     device = cfg.get('device') or ('cuda' if torch.cuda.is_available() else 'cpu')
@@ -95,36 +104,99 @@ def prepare(cfg:dict, folder:Path, pretrained=None, activation_cache:bool=True, 
         dist.init_process_group('nccl' if device.startswith('cuda') else 'gloo')
     rank, n_proc = world()
     if device.startswith('cuda') and n_proc > 1: device = f"cuda:{os.environ.get('LOCAL_RANK', 0)}"
-    progress = progress and rank == 0
-    info = dataset_info(tc.get('dataset') or (tc.get('tasks') or [{}])[0].get('dataset', 'fashion-mnist'))
+    return device, rank, n_proc
+
+def _check_classes(model, data):
+    "Labels the model cannot predict are an error now, not a wrong loss later."
+    C = getattr(model.out_format, 'C', None)
+    if model.out_format.layout == 'vector' and C and data.num_classes and data.num_classes > C:
+        raise ConfigError('train_config.dataset', f"the data has {data.num_classes} classes but the model predicts {C}; "
+                          "use a destination (or head) with as many outputs, or data with fewer classes")
+
+def _model_and_data(cfg:dict, pretrained, given=None):
+    "The model, built at the data's size unless something says otherwise, and the data, prepared for the model."
+    tc, pre = cfg['train_config'], cfg['train_config'].setdefault('data_preprocessing', {})
+    root = Path(cfg.get('data_path') or default_data_path())
+    source = open_source(tc.get('dataset'), root, tc['seed'], given)       # reads and checks your own data first
+    if source is None:
+        try: info = dataset_info(tc['dataset'])
+        except UserError as e: raise ConfigError('train_config.dataset', str(e)) from None
+        native, classes = (info.channels, info.image_size, info.image_size), info.num_classes
+    else: native, classes = native_shape(source), source.num_classes
+    size = pre.get('image_size')
+    model = model_from_config(cfg, (size, size) if size else None, classes, pretrained=pretrained, data_shape=native)
+    data = make_data(tc, cfg.get('data_path'), cfg.get('workers', 0), input_shape=model.input_shape,
+                     model_cfg=source_data_config(model), source=source)
+    _check_classes(model, data)
+    return model, data
+
+def _task_model_and_data(cfg:dict, pretrained):
+    "A multi-task job: the model at the first task's size, one data set per task."
+    tc = cfg['train_config']
+    info = dataset_info(tc['tasks'][0].get('dataset', 'fashion-mnist'))
     pre = tc.setdefault('data_preprocessing', {})
     size = pre.get('image_size', info.image_size)
     model = model_from_config(cfg, (size, size), info.num_classes, pretrained=pretrained)
     pre.setdefault('channels', model.input_shape[0])
+    return model, make_task_data(tc, cfg.get('data_path'), cfg.get('workers', 0))
+
+# %% ../nbs/16_job.ipynb #9c7ba3b7
+def _first_batch(loader):
+    "The first training batch, for a closed-form fit, leaving the loader where it was."
+    if hasattr(loader, 'batch'): return loader.batch(0, 0)[0]
+    state = loader.state_dict()
+    x, _ = next(iter(loader))
+    loader.load_state_dict(state)
+    return x
+
+def _provenance(model, data)->dict:
+    "What a job's model.json and log say about its inputs: weights per network part, data, preprocessing."
+    prep = getattr(data, 'preprocessing', None)
+    return {'weights': weight_sources(model), 'data': getattr(data, 'source', ''),
+            'preprocessing': {**asdict(prep), 'image_size': list(prep.image_size)} if prep else None}
+
+def _log_provenance(prov:dict, data, verbose:bool):
+    for w in prov['weights']:
+        _log(f"weights of {w['part']}: " + ', '.join(f"{k} {v}" for k, v in w.items() if k != 'part'), verbose)
+    prep = getattr(data, 'preprocessing', None)
+    if prep is not None: _log(f"data: {prov['data']}; {prep.describe()}", verbose)
+
+# %% ../nbs/16_job.ipynb #e6a18e0e
+def prepare(cfg:dict,                  # a checked job config
+            folder:Path,               # the job folder (made here, once the model and data are built)
+            pretrained=None,           # `False` forces random weights everywhere
+            activation_cache:bool=True,# use the activation cache where it is valid
+            amp:bool=False,            # bf16 autocast
+            channels_last:bool=False,  # channels-last memory format
+            progress:bool=True,        # log lines
+            data=None)->Run:           # (train, test) given from Python instead of `train_config.dataset`
+    "Build the data, model, cache, optimizer and schedule of a checked job config."
+    tc = cfg.setdefault('train_config', {})
+    device, rank, n_proc = _start(cfg)
+    progress = progress and rank == 0
     if tc.get('tasks'):
-        tasks = make_task_data(tc, cfg.get('data_path'), cfg.get('workers', 0))
-        names = [n for n, _ in tasks]
-        data = tasks[0][1]
+        model, tasks = _task_model_and_data(cfg, pretrained)
+        names, data = [n for n, _ in tasks], tasks[0][1]
         train, test = MultiTaskLoader([d.train for _, d in tasks], names), MultiTaskLoader([d.test for _, d in tasks], names)
         task_tests = [(n, d.test) for n, d in tasks]
     else:
-        data = make_data(tc, cfg.get('data_path'), cfg.get('workers', 0))
+        model, data = _model_and_data(cfg, pretrained, data)
         train, test, task_tests = data.train, data.test, []
+    prov = _provenance(model, data)
+    _log_provenance(prov, data, progress)
     for loader in (train, test): loader.shard = (rank, n_proc)
     if cfg.get('load_from'): load_checkpoint(model, cfg['load_from'], strict=cfg.get('strict_load', True))
     model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
+    Path(folder).mkdir(parents=True, exist_ok=True)
     prefix, rest = split_prefix(model)
     blocker = ('switched off' if not activation_cache else 'the job runs on ' + device if device != 'cpu' else
                'multi-task data' if task_tests else cache_blocker(prefix, train))
-    cached = blocker is None
-    if cached:
+    if blocker is None:
         tr_cache, te_cache = ActivationCache(prefix, data.train, folder=folder), ActivationCache(prefix, data.test, folder=folder)
         train, test = tr_cache.loader(), te_cache.loader()
         _log(f"activation cache: on, {tr_cache} for training and {te_cache} for testing", progress)
     else: _log(f"activation cache: off ({blocker})", progress)
-    if tc.get('init'):
-        x, _ = data.train.batch(0, 0) if hasattr(data.train, 'batch') else next(iter(data.train))
-        init_adapter(model, tc['init'], x)
+    if tc.get('init'): init_adapter(model, tc['init'], _first_batch(data.train))
     params = [p for p in model.parameters() if p.requires_grad]
     if not params and not cfg.get('test_only'):
         raise UserError("nothing to train: every part is frozen. Add an adapter, or train everything with --unfrozen")
@@ -132,8 +204,8 @@ def prepare(cfg:dict, folder:Path, pretrained=None, activation_cache:bool=True, 
     sched, cadence = make_scheduler(opt, tc) if opt else (None, None)
     ks = tuple(sorted({1} | {int(m[3:]) for m in cfg.get('metrics', []) if m.startswith('top') and m[3:].isdigit()}))
     if n_proc > 1 and params: rest = torch.nn.parallel.DistributedDataParallel(rest)
-    return Run(model, prefix, rest, train, test, cached, opt, sched, cadence, make_loss(tc, params), ks,
-               tc.get('max_grad_norm'), device, amp, task_tests=task_tests)
+    return Run(model, prefix, rest, train, test, blocker is None, opt, sched, cadence, make_loss(tc, params), ks,
+               tc.get('max_grad_norm'), device, amp, task_tests=task_tests, provenance=prov)
 
 # %% ../nbs/16_job.ipynb #b8993172
 def model_stats(model:torch.nn.Module, input_shape)->dict:
@@ -171,6 +243,7 @@ def train_job(config,                    # config path or mapping
               amp:bool=False,            # bf16 autocast
               channels_last:bool=False,  # channels-last memory format
               progress:bool=True,        # progress bar and log lines
+              data=None,                 # (train, test) Datasets or (images, labels) pairs, instead of train_config.dataset
               **overrides                # command-line overrides: epochs, lr, seed, resume_from, test_only, ...
              )->pd.DataFrame:
     "Run a stitching (or training) job; return its per-epoch results table."
@@ -178,14 +251,14 @@ def train_job(config,                    # config path or mapping
     cfg = apply_overrides(load_config(src) if src else config, **overrides)
     check_config(cfg, src)
     folder = Path(output or cfg.get('save_dir') or (src.parent if src else '.'))
-    folder.mkdir(parents=True, exist_ok=True)
-    run = prepare(cfg, folder, pretrained, activation_cache, amp, channels_last, progress)
+    run = prepare(cfg, folder, pretrained, activation_cache, amp, channels_last, progress, data)
     lead = world()[0] == 0                                 # under torchrun only the first process writes
     write = atomic_write if lead else (lambda path, fn: None)
     progress = progress and lead
     seed = cfg['train_config']['seed']
     results = Path(cfg.get('metrics_output') or folder/f"result-{seed}.parquet")
-    write(folder/'model.json', lambda p: p.write_text(json.dumps(model_stats(run.model, run.model.input_shape))))
+    stats = {**model_stats(run.model, run.model.input_shape), 'input_shape': list(run.model.input_shape), **run.provenance}
+    write(folder/'model.json', lambda p: p.write_text(json.dumps(stats, indent=1, default=str)))
     if cfg.get('test_only'):
         t0 = time.time(); test, per_task = evaluate_tasks(run)
         table = pd.DataFrame([result_row(run, {'loss': float('nan'), 'accuracy': float('nan')}, test, time.time() - t0, per_task)])

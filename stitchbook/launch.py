@@ -15,7 +15,7 @@ from fastcore.script import call_parse, parse_cli
 from .errors import UserError, user_errors
 from .models import load_model
 from .job import train_job, write_status, read_status, load_results, result_files
-from .sweep import plan, write_jobs, job_state, check_launcher
+from .sweep import plan, write_jobs, job_state, check_launcher, inside_root
 
 # %% auto #0
 __all__ = ['JOB_NOTEBOOK', 'BUSY', 'SLURM_PARAMS', 'SLURM_OVER', 'attempts', 'run_folder', 'chunk_summary', 'JobTask', 'prefetch',
@@ -52,7 +52,7 @@ def chunk_summary(folders)->pd.DataFrame:
     "One line per job folder: state, epochs, last test accuracy and error."
     rows = []
     for f in map(Path, folders):
-        res = result_files(f)
+        res = [r for r in result_files(f) if r.suffix == '.parquet']    # a reference pickle is not opened here
         acc = load_results(res[0])['Overall/Test Accuracy'].iloc[-1] if res else float('nan')
         status = read_status(f)
         rows.append(dict(job=f.name, state=job_state(f), epochs=status.get('epochs'), test_accuracy=acc, error=status.get('error', '')))
@@ -115,10 +115,11 @@ def prefetch(p:pd.DataFrame, pretrained:bool|None=None, progress:bool=True):
 
 BUSY = ('done', 'running', 'queued')
 
-def _clear(folder:Path):
-    "Remove a job's results, checkpoints, status and history so it starts over."
+def _clear(folder:Path, root):
+    "Remove a job's results, checkpoints, status and history so it starts over; only inside the output root `root`."
+    folder = inside_root(folder, root)
     for pattern in ('result-*', 'test-*', 'checkpoint-*.pt', 'status.json', 'attempts.jsonl', 'job.ipynb', 'model.json', 'cache-*'):
-        for f in folder.glob(pattern): shutil.rmtree(f) if f.is_dir() else f.unlink()
+        for f in folder.glob(pattern): shutil.rmtree(f) if f.is_dir() and not f.is_symlink() else f.unlink()
 
 def _chunks(todo:pd.DataFrame, chunk:str)->list:
     "`(sweep, name, folders)` per task: parents first, then a gap's stitchers together (`gap`) or each job alone (`job`)."
@@ -197,7 +198,7 @@ def launch(p:pd.DataFrame,                 # a plan, from `plan` (several sweeps
     if progress and len(busy): print(f"{len(busy)} job(s) are queued or running elsewhere; leaving them (use --force to rerun)")
     if not len(todo): return pd.DataFrame(columns=['folder', 'state'])
     if force:
-        for f in todo.folder: _clear(Path(f))
+        for f, root in zip(todo.folder, todo.root): _clear(Path(f), root)
     prefetch(todo, pretrained, progress)
     chunks = _chunks(todo, chunk)
     if executor == 'debug':

@@ -6,17 +6,18 @@ Docs: https://stitchbook.github.io/stitchbook/models.html.md"""
 
 # %% ../nbs/02_models.ipynb #80f1b5c8
 from __future__ import annotations
-import difflib, importlib, inspect, os, socket
+import difflib, importlib, inspect, os, socket, sys
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlparse
 import timm, torch, torchvision
 from torch import nn
 from .errors import UserError
+from .files import sha256
 
 # %% auto #0
-__all__ = ['BACKENDS', 'BACKEND_SYNONYMS', 'PretrainedUnavailable', 'register_backend', 'backend_of', 'load_model',
-           'load_checkpoint']
+__all__ = ['BACKENDS', 'BACKEND_SYNONYMS', 'PretrainedUnavailable', 'register_backend', 'resolve_factory', 'backend_of',
+           'load_model', 'load_checkpoint']
 
 # %% ../nbs/02_models.ipynb #e4360413
 class PretrainedUnavailable(UserError):
@@ -83,20 +84,59 @@ def _create_torchvision(name:str, pretrained:bool, **kwargs)->nn.Module:
         weights = torchvision.models.get_model_weights(name).DEFAULT
         cached = Path(torch.hub.get_dir())/'checkpoints'/Path(urlparse(weights.url).path).name
         if not cached.exists(): _check_download(name, 'torchvision', weights.url)
-    return torchvision.models.get_model(name, weights=weights, **kwargs)
+    model = torchvision.models.get_model(name, weights=weights, **kwargs)
+    if weights is not None: model.pretrained_cfg = _torchvision_data_config(weights)
+    return model
+
+def _torchvision_data_config(weights)->dict:
+    "timm-style data config (mean, std, crop_pct, interpolation, input_size) of torchvision weights."
+    t = weights.transforms()
+    crop, resize = getattr(t, 'crop_size', [224])[0], getattr(t, 'resize_size', [256])[0]
+    return {'mean': tuple(getattr(t, 'mean', ())), 'std': tuple(getattr(t, 'std', ())), 'crop_pct': crop / resize,
+            'interpolation': getattr(getattr(t, 'interpolation', None), 'value', 'bilinear'), 'input_size': (3, crop, crop)}
 
 register_backend('torchvision', lambda n: n in torchvision.models.list_models(), _create_torchvision)
 
 # %% ../nbs/02_models.ipynb #6555c700
-def _from_factory(spec:str, pretrained:bool, **kwargs)->nn.Module:
+def _defined_in(fn)->str:
+    "The top-level package that defines callable `fn` ('' when it does not say)."
+    return (getattr(fn, '__module__', None) or '').split('.')[0]
+
+def _refuse_stdlib(spec:str, top:str, what:str):
+    "Refuse a factory from Python's standard library: `os:system` is not a factory."
+    if top in sys.stdlib_module_names or top == 'builtins':
+        raise UserError(f"{spec!r}: {what} {top!r}, part of Python's standard library; a factory in a config must "
+                        "come from an installed package or your own module (e.g. 'torchvision.models:resnet18', "
+                        "'mypkg.nets:make_net'), so Python's own functions such as os:system never run from a config")
+
+def resolve_factory(spec:str):   # 'package.module:function', a function of an installed package or of your own module
+    "The callable `spec` names, checked (before anyone calls it) not to be defined in Python's standard library."
     mod_name, _, fn_name = spec.partition(':')
+    _refuse_stdlib(spec, mod_name.split('.')[0], 'the module is')           # before importing: some run code on import
     try: mod = importlib.import_module(mod_name)
-    except ImportError as e: raise UserError(f"model {spec!r}: cannot import module {mod_name!r} ({e}); write it as 'package.module:factory'") from e
+    except (ImportError, ValueError) as e:
+        raise UserError(f"{spec!r}: cannot import module {mod_name!r} ({e}); "
+                        "write it as 'package.module:factory'") from e
     fn = getattr(mod, fn_name, None)
-    if not callable(fn): raise UserError(f"model {spec!r}: module {mod_name!r} has no callable {fn_name!r}")
-    if 'pretrained' in inspect.signature(fn).parameters: kwargs['pretrained'] = pretrained
+    if not callable(fn): raise UserError(f"{spec!r}: module {mod_name!r} has no callable {fn_name!r}")
+    if not _defined_in(fn):
+        raise UserError(f"{spec!r}: {fn_name!r} does not say which module defines it, so stitchbook cannot check that "
+                        "it is not Python's own; name a plain function or class")
+    _refuse_stdlib(spec, _defined_in(fn), f"{fn_name!r} is defined in")   # a re-exported os.system is still os.system
+    return fn
+
+def _from_factory(spec:str, pretrained:bool, **kwargs)->nn.Module:
+    try: fn = resolve_factory(spec)
+    except UserError as e: raise UserError(f"model {e}") from None
+    try: params = inspect.signature(fn).parameters
+    except (TypeError, ValueError): params = {}
+    if 'pretrained' in params: kwargs['pretrained'] = pretrained
     model = fn(**kwargs)
-    if not isinstance(model, nn.Module): raise UserError(f"model {spec!r}: the factory returned {type(model).__name__}, not an nn.Module")
+    if not isinstance(model, nn.Module):
+        raise UserError(f"model {spec!r}: the factory returned {type(model).__name__}, not an nn.Module")
+    model.weights_from = ({'source': 'factory', 'factory': spec, 'pretrained': True} if pretrained and 'pretrained' in params
+                          else {'source': 'random', 'factory': spec} if 'pretrained' in params
+                          else {'source': 'factory', 'factory': spec, 'note': "takes no `pretrained`: its weights are what it builds"})
     return model
 
 def _near_names(name:str, n:int=5)->list:
@@ -121,7 +161,6 @@ def backend_of(name:str)->str:
     "The backend that serves model `name` (the first that knows it)."
     return _backend_for(name, None)
 
-
 # %% ../nbs/02_models.ipynb #f1d61f8c
 def load_model(spec,                      # `nn.Module`, model name, or 'package.module:factory'
                pretrained:bool=True,      # load the published weights of a named model
@@ -129,14 +168,19 @@ def load_model(spec,                      # `nn.Module`, model name, or 'package
                checkpoint:str|Path|None=None, # local state-dict file to load afterwards
                **kwargs                   # passed to the model constructor (e.g. `img_size`, `in_chans`)
               )->nn.Module:
-    "Build or fetch the network `spec` names."
-    if isinstance(spec, nn.Module): model = spec
+    "Build or fetch the network `spec` names; `model.weights_from` says where its weights came from."
+    if isinstance(spec, nn.Module): model, origin = spec, {'source': 'module', 'class': type(spec).__name__}
     elif not isinstance(spec, str): raise UserError(f"a model is an nn.Module or a name, got {type(spec).__name__}")
-    elif ':' in spec: model = _from_factory(spec, pretrained, **kwargs)
+    elif ':' in spec: model, origin = _from_factory(spec, pretrained, **kwargs), None
     else:
-        name = spec
-        model = BACKENDS[_backend_for(name, backend)][1](name, pretrained, **kwargs)
-    if checkpoint is not None: load_checkpoint(model, checkpoint)
+        b = _backend_for(spec, backend)
+        model = BACKENDS[b][1](spec, pretrained, **kwargs)
+        origin = {'source': 'hub' if pretrained else 'random', 'backend': b, 'name': spec}
+    origin = getattr(model, 'weights_from', None) or origin     # factories and registered backends say it themselves
+    if checkpoint is not None:
+        load_checkpoint(model, checkpoint)
+        origin = {'source': 'checkpoint', 'path': str(Path(checkpoint).resolve()), 'sha256': sha256(checkpoint)}
+    model.weights_from = origin
     return model
 
 def load_checkpoint(model:nn.Module, path, strict:bool=True)->nn.Module:

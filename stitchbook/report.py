@@ -53,7 +53,8 @@ def flops_chart(df:pd.DataFrame, width:int=520, height:int=320)->alt.LayerChart:
     "Test accuracy vs forward FLOPs of each stitched model; the parents as black diamonds."
     f = stitched(df)
     parents = final(df)
-    parents = parents[(parents.role == 'parent') & parents[ACC].notna()].assign(mflops=lambda d: d.flops / 1e6)
+    parents = parents[(parents.role == 'parent') & parents[ACC].notna()].assign(
+        mflops=lambda d: d.flops / 1e6 if 'flops' in d else float('nan'))    # the reference records no FLOPs
     x = alt.X('mflops:Q', title='forward MFLOPs (one image)', scale=alt.Scale(type='log'))
     y = alt.Y(f'{ACC}:Q', title='test accuracy', scale=alt.Scale(zero=False))
     points = alt.Chart(f).mark_point(filled=True, size=50, opacity=0.8).encode(
@@ -101,10 +102,11 @@ def write_report(df:pd.DataFrame, folder, title:str='')->dict:
 # %% ../nbs/20_report.ipynb #7d65c63a
 @call_parse
 @user_errors
-def stitch_report(root:str,            # folder holding the sweeps' job folders (e.g. runs/embedded)
-                  output:str=None):    # where to write the report (default: ROOT)
+def stitch_report(root:str,                  # folder holding the sweeps' job folders (e.g. runs/embedded)
+                  output:str=None,           # where to write the report (default: ROOT)
+                  trust_pickles:bool=False): # read the reference's result-*.pkl files (unpickling runs their code)
     "Collect the results of every job under ROOT into results.parquet and write report.html and the charts as PNG."
-    df = write_results(root)
+    df = write_results(root, trust_pickles=trust_pickles)
     paths = write_report(df, output or root, title=str(Path(root).resolve()))
     f = final(df)
     print(f"{len(f)} jobs ({', '.join(f'{n} {s}' for s, n in f.state.value_counts().items())}), {len(df)} rows -> {Path(root)/'results.parquet'}")

@@ -21,20 +21,20 @@ __all__ = ['ACC', 'collect', 'final', 'write_results']
 # %% ../nbs/19_results.ipynb #ebc2a017
 ACC = 'Overall/Test Accuracy'
 
-def _tables(folder:Path)->list:
+def _tables(folder:Path, trust_pickles:bool=False)->list:
     "`(seed, table)` for each results file of a job folder (stitchbook's parquet, the reference's pickle, or a test-only run)."
     out = []
     for f in result_files(folder):
         seed = f.name.split('-', 1)[1].split('.')[0]
-        out.append((int(seed) if seed.isdigit() else seed, load_results(f)))
+        out.append((int(seed) if seed.isdigit() else seed, load_results(f, trust=trust_pickles)))
     return out
 
-def _job_rows(folder:Path, sweep_default:str)->pd.DataFrame:
+def _job_rows(folder:Path, sweep_default:str, trust_pickles:bool=False)->pd.DataFrame:
     meta = yaml.safe_load((folder/'metadata.yml').read_text()) or {}
     meta.setdefault('sweep', sweep_default); meta.setdefault('role', 'stitch')
     stats = json.loads((folder/'model.json').read_text()) if (folder/'model.json').exists() else {}
     info = {**meta, **stats, 'state': job_state(folder), 'folder': str(folder)}
-    tables = [t.assign(seed=seed, **info) for seed, t in _tables(folder)]
+    tables = [t.assign(seed=seed, **info) for seed, t in _tables(folder, trust_pickles)]
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame([info])
 
 def _baselines(df:pd.DataFrame)->pd.DataFrame:
@@ -47,16 +47,21 @@ def _baselines(df:pd.DataFrame)->pd.DataFrame:
     df['penalty'] = df.dest_parent_accuracy - df[ACC]
     return df
 
-def collect(root)->pd.DataFrame:
+def collect(root,                      # folder holding the sweeps' job folders
+            trust_pickles:bool=False   # read the reference's `result-*.pkl` (unpickling runs code: trusted files only)
+           )->pd.DataFrame:
     "One table of every job folder under `root` (each holding `metadata.yml`): every epoch, metadata, model stats, state, baselines."
     root = Path(root)
     metas = sorted(root.rglob('metadata.yml'))
     if not metas: raise UserError(f"{root}: no job folders (with metadata.yml) under it; run stitch-sweep -o {root} first")
-    df = pd.concat([_job_rows(m.parent, m.parent.parent.name) for m in metas], ignore_index=True)
+    df = pd.concat([_job_rows(m.parent, m.parent.parent.name, trust_pickles) for m in metas], ignore_index=True)
     df = df.sort_values('role', key=lambda r: r != 'parent', kind='stable').reset_index(drop=True)   # parents first
     if ACC not in df: df[ACC] = float('nan')
     df['source_depth'] = df.first_deleted_block
     df['dest_depth'] = df.last_deleted_block + 1
+    for col, part in (('source_stage', df.source_depth - 1), ('dest_stage', df.dest_depth)):  # the reference's: none
+        named = ('part ' + part.astype('Int64').astype(str)).where(df.role == 'stitch', '')
+        df[col] = df[col].fillna(named) if col in df else named
     return _baselines(df)
 
 def final(df:pd.DataFrame)->pd.DataFrame:
@@ -65,8 +70,8 @@ def final(df:pd.DataFrame)->pd.DataFrame:
     if 'Epoch' not in df: return df
     return df.sort_values('Epoch', na_position='first').groupby(key, dropna=False, sort=False).tail(1).sort_index()
 
-def write_results(root, path=None)->pd.DataFrame:
+def write_results(root, path=None, trust_pickles:bool=False)->pd.DataFrame:
     "Collect the jobs under `root` and write them to `path` (default `<root>/results.parquet`), atomically."
-    df = collect(root)
+    df = collect(root, trust_pickles)
     atomic_write(Path(path or Path(root)/'results.parquet'), lambda p: df.to_parquet(p))
     return df

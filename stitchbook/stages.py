@@ -17,7 +17,7 @@ from fastcore.script import call_parse
 from .errors import UserError, user_errors
 
 # %% auto #0
-__all__ = ['Stage', 'NotAChain', 'default_input_shape', 'stages', 'chain', 'check_chain', 'stitch_stages']
+__all__ = ['Stage', 'NotAChain', 'default_input_shape', 'fixed_input_size', 'stages', 'chain', 'check_chain', 'stitch_stages']
 
 # %% ../nbs/04_stages.ipynb #de83ba0c
 @dataclass
@@ -43,6 +43,17 @@ def default_input_shape(model:nn.Module)->tuple:
     size = getattr(getattr(model, 'patch_embed', None), 'img_size', None)
     if size is not None: H, W = (size, size) if isinstance(size, int) else size
     return (C, H, W)
+
+# %% ../nbs/04_stages.ipynb #78af9888
+def fixed_input_size(model:nn.Module)->tuple|None:
+    "The (H, W) a network is built for when it takes no other (ViT, Swin), else `None`: any size works."
+    pe = getattr(model, 'patch_embed', None)
+    size = None if getattr(pe, 'dynamic_img_size', False) else getattr(pe, 'img_size', None)
+    size = size if size is not None else getattr(model, 'image_size', None)       # torchvision's ViT
+    cfg = getattr(model, 'pretrained_cfg', None) or {}
+    if size is None and cfg.get('fixed_input_size'): size = tuple(cfg['input_size'][-2:])
+    if size is None: return None
+    return (size, size) if isinstance(size, int) else tuple(size)
 
 # %% ../nbs/04_stages.ipynb #b9c64cd3
 def _feature_ends(model:nn.Module):

@@ -13,7 +13,7 @@ from .errors import UserError
 from .formats import Format, Reformat, format_of
 from .models import load_model
 from .cut import cut, cut_before
-from .stages import default_input_shape, stages, _format
+from .stages import default_input_shape, fixed_input_size, stages, _format
 from .closed_form import fit_adapter
 from .assembly import model_from_config, Assembly
 from .stitchers import STITCHERS, applicable
@@ -33,34 +33,38 @@ def stitcher_name(adapter:str, k:int)->str:
     return f"downsample_then_{SHORT_NAMES[adapter]}"
 
 # %% ../nbs/11_stitch.ipynb #f0f5ee5f
-def _cut_or_explain(fn, net, name, which):
+def _stage_ends(net:nn.Module, input_shape:tuple)->str:
+    "The stage boundaries of `net` at `input_shape`, as a hint; 'none (see node_names)' when they cannot be found."
+    try: return ', '.join(repr(s.end) for s in stages(net, input_shape)[:-1])
+    except Exception: return 'none (see node_names)'   # a hint must never hide the error it decorates
+
+def _cut_or_explain(fn, net, name, which, input_shape):
     try: return fn()
     except UserError as e:
-        try: ends = ', '.join(repr(s.end) for s in stages(net)[:-1])
-        except UserError: ends = 'none (see node_names)'
+        ends = _stage_ends(net, input_shape)
         raise UserError(f"{which}={name!r}: {e} Stage boundaries of {type(net).__name__}: {ends}.") from None
 
 def _side(net:nn.Module, name:str, x, source:bool):
     "(piece, format at the cut, activation at the cut) for the source or destination side."
+    shape = tuple(x.shape[1:])
     if source:
-        piece = _cut_or_explain(lambda: cut(net, None, name), net, name, 'src_cut')
+        piece = _cut_or_explain(lambda: cut(net, None, name), net, name, 'src_cut', shape)
     else:
-        piece = _cut_or_explain(lambda: cut_before(net, name), net, name, 'dst_cut')
+        piece = _cut_or_explain(lambda: cut_before(net, name), net, name, 'dst_cut', shape)
     was = net.training; net.eval()
-    with torch.no_grad(): y = piece.eval()(x)
-    net.train(was)
+    try:
+        with torch.no_grad(): y = piece.eval()(x)
+    except Exception as e:
+        raise UserError(f"{type(net).__name__} fails on a {tuple(x.shape[1:])} input ({type(e).__name__}: "
+                        f"{str(e).splitlines()[0] if str(e) else ''}); give the size it takes: input_shape=(C, H, W)") from None
+    finally: net.train(was)
     return _format(y, None, net), y
-
-def _fixed_size(net:nn.Module):
-    "The input size a network is built for (ViT, Swin), or None when any size works."
-    size = getattr(getattr(net, 'patch_embed', None), 'img_size', None)
-    return None if size is None else ((size, size) if isinstance(size, int) else tuple(size))
 
 def as_input_of(net:nn.Module, images):
     "`images` as `net` takes them: its channel count (grey <-> colour) and, for fixed-size networks, its size."
     C = default_input_shape(net)[0]
     if images.shape[1] != C: images = images.mean(1, keepdim=True).expand(-1, C, -1, -1)
-    size = _fixed_size(net)
+    size = fixed_input_size(net)
     if size is not None and tuple(images.shape[-2:]) != size:
         images = torch.nn.functional.interpolate(images, size=size, mode='bilinear', align_corners=False)
     return images
@@ -81,7 +85,7 @@ def stitch(src:str,                 # source network: a timm or torchvision name
            src_args:dict|None=None, # constructor arguments of the source (e.g. in_chans, img_size)
            dst_args:dict|None=None, # constructor arguments of the destination
            backend:str|None=None,   # backend of both names, when a name is ambiguous
-           input_shape:tuple|None=None, # (C, H, W); default what the source expects
+           input_shape:tuple|None=None, # (C, H, W); default: the source's own (its data config), written to the config
            class_token:str='zeros', # class token made when entering `bert`: zeros | ones | avg
           )->Assembly:
     "Stitch the bottom of `src` (to `src_cut`) to the top of `dst` (from `dst_cut`) with an adapter."
@@ -89,7 +93,7 @@ def stitch(src:str,                 # source network: a timm or torchvision name
         raise UserError("stitch() writes a config, so src and dst are names ('resnet50.a1_in1k', 'pkg.mod:factory'); "
                         "for a module of your own, give its factory as 'package.module:factory'")
     src_args, dst_args = dict(src_args or {}), dict(dst_args or {})
-    s_net = load_model(src, pretrained=False, backend=backend, **src_args)
+    s_net = load_model(src, pretrained=pretrained, backend=backend, **src_args)   # its data config knows its input size
     d_net = load_model(dst, pretrained=False, backend=backend, **dst_args)
     shape = tuple(input_shape or default_input_shape(s_net))
     probe = torch.randn(2, *shape)
@@ -109,7 +113,7 @@ def stitch(src:str,                 # source network: a timm or torchvision name
         {'Subnet': dict(model_name=dst, pretrained=pretrained, block_input=dst_cut, block_output=None,
                         in_format=(recipe.dst_in or d_fmt).to_spec(), out_format='vector', frozen=not recipe.finetune,
                         model_args=dst_args, **common)}],
-        'reformat_options': {'class_token': class_token}}
+        'reformat_options': {'class_token': class_token}, 'input_shape': list(shape)}
     model = model_from_config(config, shape, pretrained=pretrained)
     model.stitch_info = dict(src_format=s_fmt, dst_format=d_fmt, num_downsamples=k, stitcher=name)
     if init is not None: init_adapter(model, init, init_batch)

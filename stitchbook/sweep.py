@@ -21,7 +21,8 @@ from .job import read_status, result_files
 
 # %% auto #0
 __all__ = ['NETWORK_KEYS', 'SWEEP_KEYS', 'LAUNCHER_KEYS', 'SLURM_KEYS', 'METADATA', 'EXTRA_METADATA', 'check_launcher',
-           'check_sweep', 'arch_parts', 'arch_gaps', 'network_parts', 'job_config', 'job_state', 'plan', 'write_jobs']
+           'check_sweep', 'arch_parts', 'arch_gaps', 'network_parts', 'job_config', 'job_state', 'inside_root', 'plan',
+           'write_jobs']
 
 # %% ../nbs/17_sweep.ipynb #e2262b2e
 NETWORK_KEYS = ('stages', 'src_stages', 'dest_stages', 'arch', 'src_arch', 'dest_arch', 'model_args', 'input_shape')
@@ -53,10 +54,20 @@ def check_launcher(launcher:dict, source=None):
     if launcher.get('parallel', 1) < 1: raise ConfigError('launcher.parallel', "give at least 1", source)
     _check_typed(launcher.get('slurm', {}), SLURM_KEYS, 'launcher.slurm', source)
 
+def _check_name(value, key:str, source=None, example:str='across-scales')->str:
+    "Refuse a config string that becomes a folder name but could leave its parent folder."
+    why = ('is not a string' if not isinstance(value, str) else 'is empty' if not value.strip() else
+           'is an absolute path' if os.path.isabs(value) else "holds '..'" if '..' in value else
+           'holds a path separator' if any(c in value for c in '/\\\0') else '')
+    if why: raise ConfigError(key, f"{value!r} {why}; it names a folder under the output root (-o), so give one "
+                                   f"plain name without '/' or '..', e.g. {example}", source)
+    return value
+
 def check_sweep(cfg:dict, source=None)->dict:
-    "Check a sweep config's keys, gaps, stitchers and launcher; return it unchanged."
+    "Check a sweep config's keys, folder names, gaps, stitchers and launcher; return it unchanged."
     for k in cfg:
         if k not in SWEEP_KEYS: raise ConfigError(k, f"unknown key in a sweep config.{did_you_mean(k, SWEEP_KEYS)}", source)
+    if 'project' in cfg: _check_name(cfg['project'], 'project', source)
     _network_form(cfg, source)
     for i, name in enumerate(cfg.get('stitchers') or []):
         if name not in STITCHERS: raise ConfigError(key_path('stitchers', i), f"unknown stitcher {name!r}.{did_you_mean(name, STITCHERS)}", source)
@@ -65,6 +76,11 @@ def check_sweep(cfg:dict, source=None)->dict:
         if not (isinstance(span, list) and len(span) == 2 and all(isinstance(v, int) for v in span) and 1 <= span[0] <= span[1]):
             raise ConfigError(key_path('gaps', i), f"write {{blocks_to_drop: [first, last], num_downsamples: k}} with 1 <= first <= last, got {g!r}", source)
     check_train_config(cfg.get('train_config') or {}, source)
+    tc = cfg.get('train_config') or {}
+    tasks = [('train_config', tc)] + [(key_path('train_config', 'tasks', i), t)
+                                      for i, t in enumerate(tc.get('tasks') or [])]
+    for key, task in tasks:     # a dataset given by name (a mapping names files to read, not a folder to write)
+        if isinstance(task.get('dataset'), str): _check_name(task['dataset'], f'{key}.dataset', source, 'fashion-mnist')
     check_launcher(cfg.get('launcher') or {}, source)
     return cfg
 
@@ -160,21 +176,34 @@ def job_state(folder:Path)->str:
     if state in ('running', 'queued') and s.get('host') == socket.gethostname() and s.get('pid') and not _alive(s['pid']): return 'interrupted'
     return state
 
+def _one_name(s)->str:
+    "`s` as one folder name: the path separators in e.g. `hf-hub:timm/resnet18` become `--`."
+    return str(s).replace('/', '--').replace('\\', '--')
+
+def inside_root(folder, root)->Path:
+    "`folder`, once checked that it resolves (symlinks followed) inside the output root `root`; else a `UserError`."
+    f, r = Path(folder).resolve(), Path(root).resolve()
+    if not f.is_relative_to(r):
+        raise UserError(f"job folder {folder} resolves to {f}, outside the output root {r}: a symlink or a name on "
+                        "the way leads out of it. stitchbook writes and deletes only under the root; remove the link, "
+                        "or give the folder you want as the root with -o")
+    return Path(folder)
+
 def _stage_name(parts:list, i:int, form:str)->str:
     "Readable name of part `i`: `stage 1..4` in the reference's eight-part layout, else the stage's end node."
     if form in ('stages', 'src_dest') and len(parts) == 8: return f"stage {i // 2 + 1}"
     return parts[i]['Subnet'].get('block_output') or 'head'
 
-def _parents(cfg:dict, src:list, dst:list, arch:str, base:Path, name:str)->list:
+def _parents(cfg:dict, src:list, dst:list, arch:str, root:Path, base:Path, name:str)->list:
     "Rows that evaluate each parent network whole, on the sweep's data: the baselines."
     rows = []
     for role, parts in (('source', src), ('dest', dst)) if src is not dst else (('both', src),):
         net = parts[0]['Subnet']['model_name']
         job = _job(cfg, _frozen(copy.deepcopy(parts), True), test_only=True)
-        folder = base/f"parent-{name}-{net}"
+        folder = inside_root(base/f"parent-{name}-{_one_name(net)}", root)
         rows.append(dict(sweep=name, role='parent', parent_of=role, network=net, arch=arch, first_deleted_block=0, last_deleted_block=0,
                          num_downsamples=0, adapter='parent', source_stage='', dest_stage='', applies=True, why_not='',
-                         chunk='parents', folder=str(folder), state=job_state(folder), config=job))
+                         chunk='parents', folder=str(folder), root=str(root), state=job_state(folder), config=job))
     return rows
 
 def plan(cfg, root='experiments', name:str|None=None)->pd.DataFrame:
@@ -182,25 +211,26 @@ def plan(cfg, root='experiments', name:str|None=None)->pd.DataFrame:
     source = Path(cfg) if isinstance(cfg, (str, Path)) else getattr(cfg, 'path', None)
     if isinstance(cfg, (str, Path)): cfg = load_config(cfg)
     check_sweep(cfg, source)
-    name = name or (source.stem if source else 'sweep')
+    name = _check_name(name or (source.stem if source else 'sweep'), 'sweep name', source, 'the config file name')
     form = _network_form(cfg, None)
     src, dst, arch = network_parts(cfg)
     gaps = cfg.get('gaps') or arch_gaps(src, dst)
     stitchers = cfg.get('stitchers') or list(STITCHERS)
-    base = Path(root)/cfg.get('project', 'across-scales')/name
+    root = Path(root)
+    base = root/cfg.get('project', 'across-scales')/name
     rows = []
     for gap in gaps:
         first, last = gap['blocks_to_drop']
         for st in stitchers:
             job, why = job_config(cfg, src, dst, gap, st, downsample_parts=form == 'stages')
-            folder = base/f"train-{name}-gap-{first},{last}-adapter-{st}"
+            folder = inside_root(base/f"train-{name}-gap-{first},{last}-adapter-{st}", root)
             ok = first - 1 < len(src) and last + 1 < len(dst)
             rows.append(dict(sweep=name, role='stitch', parent_of='', network='', arch=arch, first_deleted_block=first, last_deleted_block=last,
                              num_downsamples=gap.get('num_downsamples', 0), adapter=st,
                              source_stage=_stage_name(src, first - 1, form) if ok else '', dest_stage=_stage_name(dst, last + 1, form) if ok else '',
                              applies=job is not None, why_not=why or '', chunk=f"gap-{first},{last}", folder=str(folder),
-                             state=job_state(folder) if job is not None else 'skipped', config=job))
-    return pd.DataFrame(_parents(cfg, src, dst, arch, base, name) + rows)
+                             root=str(root), state=job_state(folder) if job is not None else 'skipped', config=job))
+    return pd.DataFrame(_parents(cfg, src, dst, arch, root, base, name) + rows)
 
 # %% ../nbs/17_sweep.ipynb #9073bc1c
 METADATA = ('arch', 'first_deleted_block', 'last_deleted_block', 'num_downsamples', 'adapter')
@@ -219,7 +249,8 @@ def write_jobs(p:pd.DataFrame, pretrained:bool|None=None, force:bool=False)->lis
                 for args in part.values():
                     if 'model_name' in args: args['pretrained'] = False
         meta = {k: (row[k].item() if hasattr(row[k], 'item') else row[k]) for k in METADATA + EXTRA_METADATA}
-        files.append((Path(row.folder), yaml.safe_dump(job, sort_keys=False), yaml.safe_dump(meta, sort_keys=False)))
+        folder = inside_root(row.folder, row.root)
+        files.append((folder, yaml.safe_dump(job, sort_keys=False), yaml.safe_dump(meta, sort_keys=False)))
     changed = [f for f, cfg, _ in files if not force and (f/'config.yml').exists() and (f/'config.yml').read_text() != cfg and _has_run(f)]
     if changed:
         raise UserError(f"{len(changed)} job(s) already ran with a different config, e.g. {changed[0]}: their results would no longer "

@@ -78,6 +78,7 @@ class Run:
     step: int = 0
     rows: list = field(default_factory=list)
     task_tests: list = field(default_factory=list)   # (name, test loader) per task of a multi-task job
+    provenance: dict = field(default_factory=dict)   # where the weights, data and preprocessing came from
 
     def state_dict(self)->dict:
         "Everything needed to continue the run exactly."

@@ -15,7 +15,7 @@ from torch import nn
 from fastcore.script import call_parse
 from .errors import UserError, user_errors
 from .models import register_backend
-from .data import make_data, default_data_path
+from .data import make_data, default_data_path, DATASETS
 from .files import atomic_write, sha256
 
 # %% auto #0
@@ -49,7 +49,9 @@ ZOO = {s.name: s for s in [
 def build_zoo_arch(spec:ZooSpec)->nn.Module:
     "The untrained network of `spec`, told its input size."
     model = timm.create_model(spec.arch, pretrained=False, **spec.model_kwargs())
-    model.pretrained_cfg = {**(model.pretrained_cfg or {}), 'input_size': (1, spec.image_size, spec.image_size)}
+    fm = DATASETS['fashionmnist']     # the data config it is trained with, which jobs then normalise by
+    model.pretrained_cfg = {**(model.pretrained_cfg or {}), 'input_size': (1, spec.image_size, spec.image_size),
+                            'mean': fm.mean, 'std': fm.std, 'crop_pct': 1.0, 'interpolation': 'bilinear'}
     return model
 
 def evaluate(model:nn.Module, loader)->float:
@@ -145,6 +147,7 @@ def load_zoo_model(name:str, pretrained:bool=True, data_path=None, **kwargs)->nn
         entry, = ensure_zoo([name], data_path=data_path)
         model.load_state_dict(torch.load(Path(data_path or default_data_path())/'zoo'/entry['file'], map_location='cpu', weights_only=True))
         model.zoo_accuracy = entry['accuracy']
+        model.weights_from = {'source': 'zoo', 'name': name, 'file': entry['file'], 'sha256': entry.get('sha256')}
     return model.eval()
 
 register_backend('zoo', lambda n: n in ZOO, load_zoo_model)
