@@ -14,12 +14,13 @@ from torch import nn
 from fastcore.script import call_parse
 from .errors import UserError, user_errors
 from .formats import Format, Reformat, parse_format, format_of, CLASS_TOKENS
-from .models import load_model
+from .models import load_model, ModelArgumentError
 from .cut import cut
 from .stages import default_input_shape, fixed_input_size
 from timm.data import resolve_data_config
-from .config import ConfigError, key_path, load_config, check_config
-from .parts import Step, Parallel, PART_CLASSES, check_part
+from .config import ConfigError, key_path, load_config, check_config, did_you_mean
+from .parts import Step, Parallel, PART_CLASSES, PART_KEYS, COMMON_KEYS, check_part
+from .data import dataset_info
 
 # %% auto #0
 __all__ = ['Build', 'build_part', 'build_series', 'Assembly', 'summary', 'model_from_config', 'weight_sources',
@@ -39,31 +40,54 @@ class Build:
     input_shape: tuple|None = None     # the model's input, once chosen (for messages)
     shape_from: str = ''
 
-    def network(self, args:dict, extra:dict, path:tuple)->nn.Module:
-        "The network `args` names, loaded once per distinct spelling."
-        backend = args.get('backend')
-        by_default = backend is not None or ':' in str(args['model_name'])    # a named backend or a factory: pretrained
+    def network(self, args:dict, extra:dict, path:tuple, optional:str|None=None)->nn.Module:
+        "The network `args` names, built with constructor keys `extra` (less `optional` if refused), once per spelling."
+        backend, ckp = args.get('backend'), args.get('ckp_path') if self.pretrained is not False else None
+        by_default = (backend is not None or ':' in str(args['model_name'])) and not ckp   # published weights
         pretrained = args.get('pretrained', by_default) if self.pretrained is not False else False
-        key = (args['model_name'], backend, pretrained, args.get('ckp_path'), repr(sorted(extra.items())))
-        if key not in self.nets:
-            try: self.nets[key] = load_model(args['model_name'], pretrained=pretrained, backend=backend, checkpoint=args.get('ckp_path'), **extra)
-            except UserError as e: raise ConfigError(key_path(*path, 'model_name'), str(e), self.source) from None
-        return self.nets[key]
+        key = (args['model_name'], backend, pretrained, ckp, repr(sorted(extra.items())))
+        if key in self.nets: return self.nets[key]
+        if ckp is not None and not Path(ckp).is_file():
+            raise ConfigError(key_path(*path, 'ckp_path'), f"no checkpoint file {Path(ckp).resolve()} (a relative "
+                              f"ckp_path is read from the folder the job runs in, {Path.cwd()}); fix the path, or "
+                              "check the model with random weights (--no-pretrained, pretrained=False)", self.source)
+        try: net = load_model(args['model_name'], pretrained=pretrained, backend=backend, checkpoint=ckp, **extra)
+        except ModelArgumentError as e:
+            if e.key == optional: return self.network(args, {k: v for k, v in extra.items() if k != optional}, path)
+            raise _refused(e, args, path, self.source) from None
+        except UserError as e: raise ConfigError(key_path(*path, 'model_name'), str(e), self.source) from None
+        self.nets[key] = net
+        return net
 
 # %% ../nbs/09_assembly.ipynb #3e67ac22
+def _refused(e:ModelArgumentError, args:dict, path:tuple, source)->ConfigError:
+    "A constructor's refusal of a key, reported at the key the config wrote."
+    name, own = path[-1], list(PART_KEYS[path[-1]]) + list(COMMON_KEYS)
+    at = (e.key,) if e.key in args else ('model_args', e.key)
+    return ConfigError(key_path(*path, *at), f"{name} passes {e.key!r} to the constructor of {args['model_name']!r}, "
+                       f"and {e.owner} takes no such argument.{did_you_mean(e.key, e.options + own)} {name}'s own keys: "
+                       f"{', '.join(own)}; the constructor's: {', '.join(e.options) or 'see its signature'}", source)
+
+def _constructor_args(name:str, args:dict)->dict:
+    "The keys of a `Subnet` or `Net` that go to its network's constructor: `model_args`, and every key not its own."
+    own = set(PART_KEYS[name]) | set(COMMON_KEYS)
+    return {**(args.get('model_args') or {}), **{k: v for k, v in args.items() if k not in own}}
+
+def _network(name:str, args:dict, path:tuple, b:Build)->nn.Module:
+    "The network of a `Subnet` or `Net`; a `Net` also gets the data's `num_classes` when its constructor takes it."
+    extra = _constructor_args(name, args)
+    if name == 'Subnet' or b.num_classes is None or 'num_classes' in extra: return b.network(args, extra, path)
+    return b.network(args, {**extra, 'num_classes': b.num_classes}, path, optional='num_classes')
+
 def _subnet(args, path, fin, b):
-    net = b.network(args, dict(args.get('model_args') or {}), path)
+    net = _network('Subnet', args, path, b)
     start, end = args.get('block_input', 'x'), args.get('block_output')
     try: return cut(net, start, end)
     except UserError as e:
         key = 'block_input' if repr(start) in str(e) else 'block_output'
         raise ConfigError(key_path(*path, key), str(e), b.source) from None
 
-_NET_KEYS = ('model_name', 'backend', 'pretrained', 'ckp_path')
-def _net(args, path, fin, b):
-    extra = {k: v for k, v in args.items() if k not in _NET_KEYS}
-    if b.num_classes is not None: extra.setdefault('num_classes', b.num_classes)
-    return b.network(args, extra, path)
+def _net(args, path, fin, b): return _network('Net', args, path, b)
 
 # %% ../nbs/09_assembly.ipynb #5e24d5de
 _FROM_INPUT = {'in_channels': lambda f: f.C, 'embed_dim': lambda f: f.C, 'input_resolution': lambda f: [f.H, f.W]}
@@ -137,25 +161,27 @@ def build_part(spec:dict, path:tuple, incoming:Format, x, b:Build):
     here = path + (name,)
     frozen = bool(args.pop('frozen', False)) and not b.unfrozen
     declared_out = args.pop('out_format', None)
+    if 'in_format' in args and args['in_format'] is None: del args['in_format']     # null: the same as not given
     want = _wanted_format(name, args, incoming)
     if name not in ('SimpleAdapter', 'VisionTransformerBlock', 'DeRyAdapter'): args.pop('in_format', None)
     try: reformat = Reformat(incoming, want, b.class_token)
     except UserError as e: raise ConfigError(key_path(*here, 'in_format'), f"the part before hands on {incoming}: {e}", b.source) from None
     xin = reformat(x)
     fin = format_of(xin, want.layout)
-    if name == 'Subnet': body = _subnet(args, here, fin, b)
-    elif name == 'Net': body = _net(args, here, fin, b)
-    elif name == 'Assembly': body, _ = build_series(args['parts'], here + ('parts',), fin, xin, b)
-    elif name == 'ParallelPart': body = _parallel(args, here, fin, xin, declared_out, b)
-    else: body = _class_part(name, args, here, fin, b)
-    body.eval()
-    try:
-        with torch.no_grad(): y = body(xin)
-    except Exception as e:
-        raise ConfigError(key_path(*here), f"the dry forward pass fails on input {fin}: {type(e).__name__}: "
-                          f"{str(e).splitlines()[0]}.{_shape_hint(b)}", b.source) from None
+    if name == 'Assembly': body, y = _assembly(args, here, fin, xin, b)     # its parts ran as they were built
+    else:
+        if name == 'Subnet': body = _subnet(args, here, fin, b)
+        elif name == 'Net': body = _net(args, here, fin, b)
+        elif name == 'ParallelPart': body = _parallel(args, here, fin, xin, declared_out, b)
+        else: body = _class_part(name, args, here, fin, b)
+        body.eval()
+        try:
+            with torch.no_grad(): y = body(xin)
+        except Exception as e:
+            raise ConfigError(key_path(*here), f"the dry forward pass fails on input {fin}: {type(e).__name__}: "
+                              f"{str(e).splitlines()[0]}.{_shape_hint(b)}", b.source) from None
     if frozen and name in ('Subnet', 'Net'): _refuse_random_frozen(body, args, here, b)
-    fout = _out_format(y, declared_out, fin, here, b)
+    fout = _out_format(y, declared_out, body.out_format if name == 'Assembly' else fin, here, b)
     step = Step(body, nn.Identity() if reformat.is_identity else reformat, name, key_path(*path), fin, fout, frozen, b.freeze_bn_stats)
     return step, y
 
@@ -169,13 +195,28 @@ def build_series(specs:list, path:tuple, incoming:Format, x, b:Build):
     if not steps: raise ConfigError(key_path(*path), "an assembly needs at least one part", b.source)
     return Assembly(steps), x
 
+def _with_head(model, y, head:dict|None, path:tuple, b:Build):
+    "`model` with the part `head` appended, built on its dry-forward output `y`; and the new output."
+    if head is None: return model, y
+    step, y = build_part(head, path, model.out_format, y, b)
+    return Assembly(list(model.steps) + [step]), y
+
+def _assembly(args, path, fin, x, b):
+    shape = args.get('input_shape')
+    if shape is not None and fin.layout == 'img' and fin.C != shape[0]:
+        raise ConfigError(key_path(*path, 'input_shape'), f"says {shape[0]} channels, but the part before hands on "
+                          f"{fin}; set input_shape: [{fin.C}, {fin.H}, {fin.W}], or change the part before", b.source)
+    body, y = build_series(args['parts'], path + ('parts',), fin, x, b)
+    return _with_head(body, y, args.get('head'), path + ('head',), b)
+
 def _parallel(args, path, fin, x, declared_out, b):
     branches, outs = [], []
     for i, spec in enumerate(args['parts']):
         step, y = build_part(spec, path + ('parts', i), fin, x, b)
         branches.append(step); outs.append(step.out_format)
-    layout = parse_format(declared_out).layout if declared_out is not None else outs[0].layout
     agg = args.get('agg', 'none')
+    if agg == 'none' and declared_out is None: return Parallel(branches, agg, [nn.Identity() for _ in outs])
+    layout = parse_format(declared_out).layout if declared_out is not None else outs[0].layout
     to_out = [Reformat(Format(o.layout, None, o.H, o.W), Format(layout, None, outs[0].H, outs[0].W) if agg != 'concat_sequence' else Format(layout), b.class_token) for o in outs]
     return Parallel(branches, agg, to_out)
 
@@ -216,16 +257,22 @@ def _top_parts(config)->list:
 def _first_net(config, b:Build):
     "The first network of a config, loaded (or None)."
     found = _first_network(_top_parts(config))
-    if found is None: return None
-    name, args, where = found
-    extra = dict(args.get('model_args') or {}) if name == 'Subnet' else {k: v for k, v in args.items() if k not in _NET_KEYS + ('frozen', 'in_format', 'out_format')}
-    if name == 'Net' and b.num_classes is not None: extra.setdefault('num_classes', b.num_classes)
-    return b.network(args, extra, where)
+    return None if found is None else _network(*found, b)
+
+def _declared_shape(spec)->tuple|None:
+    "The `input_shape` of an `Assembly` that reads the model's input: `spec` itself, its first part, or a branch."
+    (name, args), = spec.items()
+    args = {'parts': args} if isinstance(args, list) else args or {}
+    if name == 'Assembly' and args.get('input_shape'): return tuple(args['input_shape'])
+    parts = args.get('parts', []) if name in ('Assembly', 'ParallelPart') else []
+    firsts = parts[:1] if name == 'Assembly' else parts                  # a series' first part, or every branch
+    return next((s for p in firsts if (s := _declared_shape(p))), None)
 
 def _input_shape(config, b:Build, given, data_shape)->tuple:
     "(C, H, W) and why: given, the config's `input_shape`, the network's fixed size, the data's size, the network's default."
     if given is not None and len(given) == 3: return tuple(given), 'given'
-    if config.get('input_shape') is not None and given is None: return tuple(config['input_shape']), 'the config\'s input_shape'
+    declared = config.get('input_shape') or next((_declared_shape(s) for s, _ in _top_parts(config)[:1]), None)
+    if declared is not None and given is None: return tuple(declared), "the config's input_shape"
     net = _first_net(config, b)
     default = default_input_shape(net) if net is not None else (3, 224, 224)
     if given is not None: return (default[0], *given), 'given'
@@ -258,9 +305,7 @@ def model_from_config(config,                 # a config mapping, or the path of
     else:
         step, y = build_part(config['model'], ('model',), format_of(x, 'img'), x, b)
         model = Assembly([step])
-    if 'head' in config:
-        head, y = build_part(config['head'], ('head',), model.out_format, y, b)
-        model = Assembly(list(model.steps) + [head])
+    model, y = _with_head(model, y, config.get('head'), ('head',), b)
     model.config, model.input_shape = config, shape
     return model.train()
 
@@ -281,18 +326,30 @@ def source_data_config(model:nn.Module)->dict|None:
     cfg = getattr(net, 'pretrained_cfg', None)
     if net is None or origin.get('source') == 'random' or not cfg or not cfg.get('mean'): return None
     name = origin.get('name') or origin.get('factory') or origin.get('path') or type(net).__name__
-    return {**resolve_data_config(pretrained_cfg=dict(cfg)), 'name': name}
+    said = {k for k in ('mean', 'std', 'crop_pct', 'interpolation', 'input_size') if cfg.get(k) is not None}
+    resolved = resolve_data_config(pretrained_cfg=dict(cfg))    # timm's reading of it; its defaults are not the model's
+    return {**{k: v for k, v in resolved.items() if k in said}, 'name': name}
 
 # %% ../nbs/09_assembly.ipynb #550fe8a5
+def _data_classes(cfg:dict)->int|None:
+    "The classes of a config's dataset (its first task's, or the first of `datasets`), when stitchbook knows them."
+    tc = cfg.get('train_config') or {}
+    tasks = [t.get('dataset') for t in tc.get('tasks') or [] if isinstance(t, dict)]
+    names = [tc.get('dataset'), *tasks, *(cfg.get('datasets') or [])]
+    name = next((n for n in names if n is not None), None)
+    try: return dataset_info(name).num_classes if isinstance(name, str) else None
+    except UserError: return None
+
 @call_parse
 @user_errors
 def stitch_check(config:str,               # path of a YAML job config
-                 no_pretrained:bool=False, # random weights everywhere (offline)
+                 no_pretrained:bool=False, # random weights everywhere (offline); skips `ckp_path` files
                  image_size:int=None,      # input height and width of the dry forward pass
-                 num_classes:int=None):    # classes for `Net`s and heads that do not say
+                 num_classes:int=None):    # classes for `Net`s and heads that do not say (default: the dataset's)
     "Check a job config and build its model with a dry forward pass; print its steps."
     cfg = load_config(config)
-    model = model_from_config(cfg, (image_size, image_size) if image_size else None, num_classes, pretrained=False if no_pretrained else None)
+    model = model_from_config(cfg, (image_size, image_size) if image_size else None, num_classes or _data_classes(cfg),
+                              pretrained=False if no_pretrained else None)
     s = summary(model)
     print(s.to_string(index=False))
     print(f"input {model.input_shape} -> {model.out_format}; {int(s.params.sum()):,} parameters, {int(s.trainable.sum()):,} trainable")

@@ -85,6 +85,8 @@ CHECKS = {
     'list': (lambda v: isinstance(v, list), "a list"),
     'any': (lambda v: True, ""),
     'dataset': (lambda v: isinstance(v, (str, dict)), "a dataset name or a mapping (folder:, arrays:, factory: or hf:)"),
+    'datasets': (lambda v: isinstance(v, list) and len(v) > 0 and all(isinstance(d, (str, dict)) for d in v),
+                 "a non-empty list of dataset names or mappings"),
     'shape': (lambda v: isinstance(v, list) and len(v) == 3 and all(_is_int(d) and d > 0 for d in v),
               "a list [C, H, W] of three positive integers"),
 }
@@ -93,11 +95,11 @@ RUN_OPTIONS = dict(data_path='path', save_dir='path', metrics_output='path', sav
                    strict_load='bool', start_epoch='int>=0', test_only='bool', unfrozen='bool', workers='int>=0',
                    device='str', deterministic='bool', print_freq='int>0', verbose='bool', freeze_bn_stats='bool')
 MODEL_KEYS = dict(assembly='list', model='dict', head='dict', reformat_options='dict', input_shape='shape')
-JOB_KEYS = {**MODEL_KEYS, **RUN_OPTIONS, 'train_config': 'dict', 'metrics': 'list'}
+JOB_KEYS = {**MODEL_KEYS, **RUN_OPTIONS, 'train_config': 'dict', 'metrics': 'list', 'datasets': 'datasets'}
 TRAIN_KEYS = dict(dataset='dataset', tasks='list', data_augmentation='any', data_preprocessing='dict', seed='int',
                   epochs='int>=0', batch_size='int>0', max_batches='int>0', max_steps='int>0', optimizer='str',
                   optimizer_args='dict', lr='num>0', lr_scheduler='str', lr_scheduler_args='dict',
-                  lr_scheduler_cadence='str', loss_fn='str', aux_losses='list', max_grad_norm='num>0', init='any')
+                  lr_scheduler_cadence='str', loss_fn='str', aux_losses='list', max_grad_norm='num>=0', init='any')
 METRICS = ('accuracy', 'top1', 'top5')
 LOSSES = ('cross_entropy', 'CrossEntropyLoss', 'nll', 'NLLLoss', 'mse', 'MSELoss')
 
@@ -118,6 +120,14 @@ def _torch_class(name, module, base, path, source, what):
         raise ConfigError(key_path(*path), f"{name!r} is not a {what}.{did_you_mean(name, names)}", source)
     return cls
 
+def _check_augmentation(d:dict, path:tuple, source):
+    "Check `d['data_augmentation']`, and spell the reference's `default` (its standard augmentation) as `true`."
+    if d.get('data_augmentation') == 'default': d['data_augmentation'] = True
+    aug = d.get('data_augmentation', False)
+    if not (isinstance(aug, bool) or isinstance(aug, list) and all(isinstance(a, (str, dict)) for a in aug)):
+        raise ConfigError(key_path(*path, 'data_augmentation'), "must be true, false, default (the same as true) "
+                          f"or a list of transforms, got {aug!r}", source)
+
 def check_train_config(tc:dict, source=None, path=('train_config',)):
     "Check a `train_config` mapping (or one task of `tasks`)."
     check_keys(tc, TRAIN_KEYS, path, source)
@@ -133,9 +143,9 @@ def check_train_config(tc:dict, source=None, path=('train_config',)):
         raise ConfigError(key_path(*path, 'lr_scheduler_cadence'), f"must be epochs or steps, got {tc['lr_scheduler_cadence']!r}", source)
     if 'loss_fn' in tc and tc['loss_fn'] not in LOSSES:
         raise ConfigError(key_path(*path, 'loss_fn'), f"unknown loss {tc['loss_fn']!r}; use one of {', '.join(LOSSES)}", source)
-    aug = tc.get('data_augmentation', False)
-    if not (isinstance(aug, bool) or isinstance(aug, list) and all(isinstance(a, (str, dict)) for a in aug)):
-        raise ConfigError(key_path(*path, 'data_augmentation'), f"must be true, false or a list of transforms, got {aug!r}", source)
+    _check_augmentation(tc, path, source)
+    if isinstance(tc.get('data_preprocessing'), dict):
+        _check_augmentation(tc['data_preprocessing'], path + ('data_preprocessing',), source)
     for i, task in enumerate(tc.get('tasks', [])):
         if not isinstance(task, dict) or 'dataset' not in task:
             raise ConfigError(key_path(*path, 'tasks', i), "each task is a mapping with at least a dataset", source)
@@ -143,7 +153,7 @@ def check_train_config(tc:dict, source=None, path=('train_config',)):
 
 # %% ../nbs/07_config.ipynb #cbb3f1c2
 def check_config(cfg:dict, source=None)->dict:
-    "Check a job config's top-level keys, run options, metrics and `train_config`; return it unchanged."
+    "Check a job config's top-level keys, run options, metrics and `train_config`; return it."
     source = source or getattr(cfg, 'path', None)
     if not isinstance(cfg, dict): raise ConfigError('', "a config is a mapping of keys", source)
     if ('assembly' in cfg) == ('model' in cfg):

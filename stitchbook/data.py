@@ -106,7 +106,8 @@ def find_fashion_mnist(data_path=None,              # data folder (default: `def
 def load_fashion_mnist(data_path=None, download:bool=True)->dict:
     "Fashion-MNIST as `{'train': (images, labels), 'test': (images, labels)}`, images uint8 `N×1×28×28`."
     folder = find_fashion_mnist(data_path, download)
-    return {split: (read_idx(folder/img)[:, None], read_idx(folder/lab).long()) for split, (img, lab) in FMNIST_FILES.items()}
+    return {split: (read_idx(folder/img)[:, None], read_idx(folder/lab).long())
+            for split, (img, lab) in FMNIST_FILES.items()}
 
 # %% ../nbs/12_data.ipynb #68e6b455
 TENSOR_AUGMENTATIONS = ('random_crop', 'hflip')
@@ -157,7 +158,7 @@ class TensorLoader:
         self.shuffle, self.augment, self.seed = shuffle, tuple(augment), seed
         self.max_batches, self.drop_last = max_batches, drop_last
         self.epoch, self.next_batch = 0, 0
-        self.shard = (0, 1)          # (rank, world size): under DDP each process takes every world-th example of a batch
+        self.shard = (0, 1)  # (rank, world size): under DDP each process takes every world-th example of a batch
 
     def indices(self, epoch:int, b:int, order=None)->torch.Tensor:
         "The examples of batch `b` of `epoch` that this process takes."
@@ -227,7 +228,8 @@ class Preprocessing:
         "One line for the job log."
         conv = f" (converted from {self.channels_from})" if self.channels_from else ''
         return (f"{self.image_size[0]}x{self.image_size[1]} px, {self.channels} channel(s){conv}, mean "
-                f"{[round(m, 4) for m in self.mean]} std {[round(s, 4) for s in self.std]} from {self.stats_from}; other "
+                f"{[round(m, 4) for m in self.mean]} std {[round(s, 4) for s in self.std]} "
+                f"from {self.stats_from}; other "
                 f"sizes: {self.resize} (crop_pct {self.crop_pct}, {self.interpolation})")
 
 # %% ../nbs/12_data.ipynb #8cd89d8c
@@ -277,13 +279,16 @@ def resolve_preprocessing(pre:dict,              # the job's `data_preprocessing
     C, H, W = input_shape
     asked = pre.get('channels')
     if asked is not None and asked != C:
-        raise ConfigError(f"{PRE_KEY}.channels", f"is {asked} but the model takes {C} channel(s); set it to {C} or drop it")
+        raise ConfigError(f"{PRE_KEY}.channels",
+                          f"is {asked} but the model takes {C} channel(s); set it to {C} or drop it")
     if data_channels != C and not named and asked is None:
-        raise ConfigError(f"{PRE_KEY}.channels", f"the data has {data_channels} channel(s) but the model takes {C}; set "
+        raise ConfigError(f"{PRE_KEY}.channels", f"the data has {data_channels} channel(s) "
+                          f"but the model takes {C}; set "
                           f"data_preprocessing.channels: {C} to convert (grey is repeated, colour averaged), or build "
                           f"the model for {data_channels} channel(s) (e.g. in_chans: {data_channels})")
     mean, std, where = _stats(pre, C, model_cfg, known, measure)
-    resize = _choice(pre, 'resize', None, default_resize, lambda v: v in RESIZE_MODES, f"one of {', '.join(RESIZE_MODES)}")
+    resize = _choice(pre, 'resize', None, default_resize, lambda v: v in RESIZE_MODES,
+                     f"one of {', '.join(RESIZE_MODES)}")
     crop = _choice(pre, 'crop_pct', model_cfg, default_crop, lambda v: isinstance(v, (int, float)) and 0 < v <= 1,
                    "a number in (0, 1]")
     interp = _choice(pre, 'interpolation', model_cfg, 'bilinear', lambda v: v in INTERPOLATIONS,
@@ -297,7 +302,8 @@ def _augmenter(name:str, size:tuple):
     table = {'hflip': lambda: T.RandomHorizontalFlip(), 'random_crop': lambda: T.RandomCrop(size, padding=size[0] // 8),
              'color_jitter': lambda: T.ColorJitter(0.4, 0.4, 0.4),
              'random_resized_crop': lambda: T.RandomResizedCrop(size, antialias=True)}
-    if name not in table: raise ConfigError('train_config.data_augmentation', f"unknown transform {name!r}.{did_you_mean(name, table)}")
+    if name not in table:
+        raise ConfigError('train_config.data_augmentation', f"unknown transform {name!r}.{did_you_mean(name, table)}")
     return table[name]()
 
 class ImagePipeline:
@@ -331,7 +337,8 @@ def _torch_dataset(info:DatasetInfo, name:str, root:Path, train:bool, transform)
         return torchvision.datasets.ImageFolder(folder, transform=transform)
     cls = getattr(torchvision.datasets, _TORCHVISION[_key(name)])
     params = inspect.signature(cls.__init__).parameters
-    split = {'train': train} if 'train' in params else {'split': 'train' if train else 'test'} if 'split' in params else {}
+    split = ({'train': train} if 'train' in params else
+             {'split': 'train' if train else 'test'} if 'split' in params else {})
     try: return cls(root/info.name, transform=transform, download=True, **split)
     except Exception as e:
         raise UserError(f"{name}: cannot read or download the dataset into {root/info.name} ({type(e).__name__}: {e}); "
@@ -357,7 +364,8 @@ def _augmentations(aug, in_memory:bool, path:str):
     if aug is False or aug is None: return ()
     if aug is True: return TENSOR_AUGMENTATIONS if in_memory else ['random_resized_crop', 'hflip']
     bad = [a for a in aug if in_memory and a not in TENSOR_AUGMENTATIONS]
-    if bad: raise ConfigError(path, f"{bad[0]!r} is not an augmentation for in-memory data; use {', '.join(TENSOR_AUGMENTATIONS)}")
+    if bad: raise ConfigError(path, f"{bad[0]!r} is not an augmentation for in-memory data; "
+                                    f"use {', '.join(TENSOR_AUGMENTATIONS)}")
     return tuple(aug) if in_memory else list(aug)
 
 def _subset(n_total:int, n:int|None, seed:int)->torch.Tensor|None:
@@ -368,7 +376,8 @@ def _check_preprocessing(tc:dict)->dict:
     pre = tc.get('data_preprocessing') or {}
     for k in pre:
         if k not in PREPROCESSING_KEYS:
-            raise ConfigError(f'{PRE_KEY}.{k}', f"unknown key.{did_you_mean(k, PREPROCESSING_KEYS)} Known: {', '.join(PREPROCESSING_KEYS)}")
+            raise ConfigError(f'{PRE_KEY}.{k}', f"unknown key.{did_you_mean(k, PREPROCESSING_KEYS)} "
+                                                f"Known: {', '.join(PREPROCESSING_KEYS)}")
     for k in ('image_size', 'channels', 'subset', 'test_subset'):
         if k in pre and not (isinstance(pre[k], int) and not isinstance(pre[k], bool) and pre[k] > 0):
             raise ConfigError(f'{PRE_KEY}.{k}', f"must be a positive integer, got {pre[k]!r}")
@@ -395,7 +404,8 @@ def make_data(train_config:dict,        # a job's `train_config` (dataset, batch
     "Training and test loaders for `train_config`, with the input shape, classes and preprocessing used."
     tc = train_config
     if 'dataset' not in tc and data is None and source is None:
-        raise ConfigError('train_config.dataset', "name the dataset, e.g. dataset: fashion-mnist, or dataset: {folder: PATH}")
+        raise ConfigError('train_config.dataset',
+                          "name the dataset, e.g. dataset: fashion-mnist, or dataset: {folder: PATH}")
     pre = _check_preprocessing(tc)
     root = Path(data_path or default_data_path())
     if data_path is not None and not root.is_dir():
@@ -412,7 +422,8 @@ def make_data(train_config:dict,        # a job's `train_config` (dataset, batch
                          'train_config.data_augmentation')
     if info.in_memory:
         split = load_fashion_mnist(root, download)
-        train, test = (_tensor_loader(tc, pre, split[s], prep, aug, s == 'train', eval_batch_size) for s in ('train', 'test'))
+        train, test = (_tensor_loader(tc, pre, split[s], prep, aug, s == 'train', eval_batch_size)
+                       for s in ('train', 'test'))
         return Data(train, test, info, shape, info.num_classes, prep, info.name)
     return _torch_data(tc, info, root, prep, aug, workers, eval_batch_size, pre)
 
@@ -455,7 +466,8 @@ class SeededLoader:
 
 def _seeded_loaders(tc, pre, train_ds, test_ds, workers, eval_bs):
     seed, bs = tc.get('seed', 0), tc.get('batch_size', 128)
-    pick = lambda ds, k, s: ds if (keep := _subset(len(ds), pre.get(k), s)) is None else torch.utils.data.Subset(ds, keep.tolist())
+    pick = lambda ds, k, s: (ds if (keep := _subset(len(ds), pre.get(k), s)) is None
+                             else torch.utils.data.Subset(ds, keep.tolist()))
     return (SeededLoader(pick(train_ds, 'subset', seed), bs, True, seed, workers, tc.get('max_batches')),
             SeededLoader(pick(test_ds, 'test_subset', seed + 1), eval_bs or bs, False, seed, workers))
 
@@ -479,7 +491,8 @@ def _decode(ds, channels:int, prep:Preprocessing, what:str):
     xs, ys = [], []
     for i in tqdm(range(len(ds)), desc=f"decode {what}", disable=len(ds) < 5000, mininterval=2, leave=False):
         img, y = ds[i]
-        xs.append(fit_size(_native_tensor(img, channels), prep.image_size, prep.resize, prep.crop_pct, prep.interpolation))
+        xs.append(fit_size(_native_tensor(img, channels), prep.image_size, prep.resize, prep.crop_pct,
+                           prep.interpolation))
         ys.append(int(y))
     if len({x.dtype for x in xs}) > 1: xs = [x.float() / 255 if x.dtype == torch.uint8 else x for x in xs]
     return torch.stack(xs), torch.tensor(ys, dtype=torch.long)
@@ -509,15 +522,18 @@ def _own_data(tc, pre, src:Source, input_shape, model_cfg, workers, eval_bs)->Da
     info = DatasetInfo(src.where, native[0], native[1], src.num_classes, prep.mean, prep.std, in_memory)
     if not in_memory:
         if src.num_classes is None: raise ConfigError(f'{KEY}.num_classes', f"{src.where}: set num_classes")
-        train, test = _seeded_loaders(tc, pre, Mapped(src.train, ImagePipeline(prep, aug)), Mapped(src.test, ImagePipeline(prep)), workers, eval_bs)
+        train, test = _seeded_loaders(tc, pre, Mapped(src.train, ImagePipeline(prep, aug)),
+                                      Mapped(src.test, ImagePipeline(prep)), workers, eval_bs)
         return Data(train, test, info, shape, src.num_classes, prep, f"{src.form} {src.where}")
     seed = tc.get('seed', 0)
     splits = {}
     for name, ds, k, s in (('train', src.train, 'subset', seed), ('test', src.test, 'test_subset', seed + 1)):
         if not src.in_tensors:
             keep = _subset(len(ds), pre.get(k), s)
-            splits[name] = _decode(ds if keep is None else torch.utils.data.Subset(ds, keep.tolist()), native[0], prep, name)
+            splits[name] = _decode(ds if keep is None else torch.utils.data.Subset(ds, keep.tolist()),
+                                   native[0], prep, name)
         else: splits[name] = ds
     classes = check_labels({f"{s} labels": splits[s][1] for s in splits}, src.num_classes, src.form)
-    loaders = [_tensor_loader(tc, pre if src.in_tensors else {}, splits[s], prep, aug, s == 'train', eval_bs) for s in ('train', 'test')]
+    loaders = [_tensor_loader(tc, pre if src.in_tensors else {}, splits[s], prep, aug, s == 'train', eval_bs)
+               for s in ('train', 'test')]
     return Data(*loaders, replace(info, num_classes=classes), shape, classes, prep, f"{src.form} {src.where}")

@@ -17,7 +17,7 @@ from .errors import UserError, user_errors
 from .files import atomic_write
 from .config import load_config, check_config, ConfigError
 from .models import load_checkpoint
-from .data import make_data, dataset_info, default_data_path, Preprocessing
+from .data import make_data, dataset_info, default_data_path
 from .sources import open_source, native_shape
 from .assembly import model_from_config, weight_sources, source_data_config
 from .cache import split_prefix, cache_blocker, ActivationCache
@@ -110,8 +110,8 @@ def _check_classes(model, data):
     "Labels the model cannot predict are an error now, not a wrong loss later."
     C = getattr(model.out_format, 'C', None)
     if model.out_format.layout == 'vector' and C and data.num_classes and data.num_classes > C:
-        raise ConfigError('train_config.dataset', f"the data has {data.num_classes} classes but the model predicts {C}; "
-                          "use a destination (or head) with as many outputs, or data with fewer classes")
+        raise ConfigError('train_config.dataset', f"the data has {data.num_classes} classes but the model predicts "
+                          f"{C}; use a destination (or head) with as many outputs, or data with fewer classes")
 
 def _model_and_data(cfg:dict, pretrained, given=None):
     "The model, built at the data's size unless something says otherwise, and the data, prepared for the model."
@@ -177,7 +177,8 @@ def prepare(cfg:dict,                  # a checked job config
     if tc.get('tasks'):
         model, tasks = _task_model_and_data(cfg, pretrained)
         names, data = [n for n, _ in tasks], tasks[0][1]
-        train, test = MultiTaskLoader([d.train for _, d in tasks], names), MultiTaskLoader([d.test for _, d in tasks], names)
+        train = MultiTaskLoader([d.train for _, d in tasks], names)
+        test = MultiTaskLoader([d.test for _, d in tasks], names)
         task_tests = [(n, d.test) for n, d in tasks]
     else:
         model, data = _model_and_data(cfg, pretrained, data)
@@ -192,7 +193,8 @@ def prepare(cfg:dict,                  # a checked job config
     blocker = ('switched off' if not activation_cache else 'the job runs on ' + device if device != 'cpu' else
                'multi-task data' if task_tests else cache_blocker(prefix, train))
     if blocker is None:
-        tr_cache, te_cache = ActivationCache(prefix, data.train, folder=folder), ActivationCache(prefix, data.test, folder=folder)
+        tr_cache = ActivationCache(prefix, data.train, folder=folder)
+        te_cache = ActivationCache(prefix, data.test, folder=folder)
         train, test = tr_cache.loader(), te_cache.loader()
         _log(f"activation cache: on, {tr_cache} for training and {te_cache} for testing", progress)
     else: _log(f"activation cache: off ({blocker})", progress)
@@ -243,7 +245,7 @@ def train_job(config,                    # config path or mapping
               amp:bool=False,            # bf16 autocast
               channels_last:bool=False,  # channels-last memory format
               progress:bool=True,        # progress bar and log lines
-              data=None,                 # (train, test) Datasets or (images, labels) pairs, instead of train_config.dataset
+              data=None,                 # (train, test) Datasets or (images, labels) pairs: instead of the config's
               **overrides                # command-line overrides: epochs, lr, seed, resume_from, test_only, ...
              )->pd.DataFrame:
     "Run a stitching (or training) job; return its per-epoch results table."
@@ -257,7 +259,8 @@ def train_job(config,                    # config path or mapping
     progress = progress and lead
     seed = cfg['train_config']['seed']
     results = Path(cfg.get('metrics_output') or folder/f"result-{seed}.parquet")
-    stats = {**model_stats(run.model, run.model.input_shape), 'input_shape': list(run.model.input_shape), **run.provenance}
+    stats = {**model_stats(run.model, run.model.input_shape), 'input_shape': list(run.model.input_shape),
+             **run.provenance}
     write(folder/'model.json', lambda p: p.write_text(json.dumps(stats, indent=1, default=str)))
     if cfg.get('test_only'):
         t0 = time.time(); test, per_task = evaluate_tasks(run)

@@ -15,7 +15,7 @@ from fastcore.script import call_parse, parse_cli
 from .errors import UserError, user_errors
 from .models import load_model
 from .job import train_job, write_status, read_status, load_results, result_files
-from .sweep import plan, write_jobs, job_state, check_launcher, inside_root
+from .sweep import plan, write_jobs, job_state, check_launcher, inside_root, fill_twins, share_run
 
 # %% auto #0
 __all__ = ['JOB_NOTEBOOK', 'BUSY', 'SLURM_PARAMS', 'SLURM_OVER', 'attempts', 'run_folder', 'chunk_summary', 'JobTask', 'prefetch',
@@ -36,7 +36,7 @@ def attempts(folder)->list:
 def run_folder(folder, pretrained:bool|None=None, log:str='', notebook:str='', progress:bool=False)->str:
     "Run the job in `folder` unless it is done; record what happened; return its state. Never raises for a failed job."
     folder = Path(folder)
-    if job_state(folder) == 'done': return 'done'
+    if job_state(folder) == 'done': fill_twins(folder); return 'done'
     write_status(folder, 'running', host=socket.gethostname(), pid=os.getpid(), log=log, notebook=notebook)
     _attempt(folder, 'start', log=log)
     try: train_job(folder/'config.yml', folder, pretrained=pretrained, progress=progress)
@@ -46,6 +46,7 @@ def run_folder(folder, pretrained:bool|None=None, log:str='', notebook:str='', p
         _attempt(folder, 'failed', error=error)
         return 'failed'
     _attempt(folder, 'done')
+    fill_twins(folder)
     return 'done'
 
 def chunk_summary(folders)->pd.DataFrame:
@@ -173,6 +174,19 @@ def refresh(p:pd.DataFrame)->pd.DataFrame:
     p['slurm'] = [states.get(f, '') for f in p.folder]
     over = p.slurm.str.split().str[0].isin(SLURM_OVER) & p.state.isin(('queued', 'running'))
     p.loc[over, 'state'] = 'interrupted'
+    return _twin_states(p)
+
+def _original(folder, same_as:str)->str: return str(Path(folder).parent/same_as)
+
+def _twin_states(p:pd.DataFrame)->pd.DataFrame:
+    "A job `same_as` another reads as that job does until it has results; `new` once that job is done (to be filled)."
+    if 'same_as' not in p: p['same_as'] = ''
+    state = dict(zip(p.folder, p.state))
+    def read(f, same_as, s):
+        if not same_as or s == 'done': return s
+        s0 = state.get(_original(f, same_as)) or job_state(_original(f, same_as))
+        return 'new' if s0 == 'done' else s0
+    p['state'] = [read(f, t, s) for f, t, s in zip(p.folder, p.same_as, p.state)]
     return p
 
 # %% ../nbs/18_launch.ipynb #f0ed72d0
@@ -193,12 +207,15 @@ def launch(p:pd.DataFrame,                 # a plan, from `plan` (several sweeps
            progress:bool=True)->pd.DataFrame:
     "Run or submit the applicable jobs of `p` that are not done; the states of the jobs it launched."
     ok = refresh(p[p.applies])
+    twins, ok = ok[ok.same_as != ''], ok[ok.same_as == '']
     todo = ok if force else ok[~ok.state.isin(BUSY)]
     busy = ok[ok.state.isin(('running', 'queued'))] if not force else ok.iloc[:0]
     if progress and len(busy): print(f"{len(busy)} job(s) are queued or running elsewhere; leaving them (use --force to rerun)")
-    if not len(todo): return pd.DataFrame(columns=['folder', 'state'])
     if force:
-        for f, root in zip(todo.folder, todo.root): _clear(Path(f), root)
+        for f, root in zip([*todo.folder, *twins.folder], [*todo.root, *twins.root]): _clear(Path(f), root)
+    waiting = [f for f, s in zip(twins.folder, twins.state) if force or s != 'done']   # the twins to fill
+    filled = _fill(twins)
+    if not len(todo): return pd.DataFrame(dict(folder=filled, state='done'), columns=['folder', 'state'])
     prefetch(todo, pretrained, progress)
     chunks = _chunks(todo, chunk)
     if executor == 'debug':
@@ -216,7 +233,12 @@ def launch(p:pd.DataFrame,                 # a plan, from `plan` (several sweeps
             for job, c in zip(jobs, group): _queued(job, c[2], 'slurm')
             if progress: print(f"{sweep}: submitted job array {jobs[0].job_id.split('_')[0]} ({n} tasks, logs in {base/'.submitit'})")
     else: _local_pool(chunks, pretrained, parallel, threads, timeout_min, progress)
-    return pd.DataFrame([dict(folder=f, state=job_state(f)) for f in todo.folder])
+    _fill(twins)
+    return pd.DataFrame([dict(folder=f, state=job_state(f)) for f in list(todo.folder) + waiting])
+
+def _fill(twins:pd.DataFrame)->list:
+    "Give each twin not done yet the results of its original, if that one is done: the twins filled."
+    return [f for f, t in zip(twins.folder, twins.same_as) if job_state(f) != 'done' and share_run(_original(f, t), f)]
 
 def _local_pool(chunks:list, pretrained, parallel, threads, timeout_min, progress):
     "Run tasks through submitit's LocalExecutor, at most `parallel` at once."
@@ -249,7 +271,8 @@ def status(p:pd.DataFrame)->pd.DataFrame:
     rows = []
     for _, r in refresh(p[p.applies]).iterrows():
         s = read_status(r.folder)
-        rows.append(dict(sweep=r.sweep, job=Path(r.folder).name, state=r.state, slurm=r.slurm, log=s.get('log', ''),
+        rows.append(dict(sweep=r.sweep, job=Path(r.folder).name, state=r.state, same_as=r.same_as, slurm=r.slurm,
+                         log=s.get('log', ''),
                          notebook=s.get('notebook', ''), error=s.get('error', ''), traceback=s.get('traceback', '')))
     return pd.DataFrame(rows)
 
@@ -301,7 +324,8 @@ def stitch_sweep(config:str=None,          # sweep config(s), comma-separated; a
     conf = _launcher(cfgs, executor=executor, parallel=parallel, threads=threads, chunk=chunk, partition=partition, gpus=gpus,
                      cpus=cpus, mem=mem, time=time, array_parallelism=array_parallelism, sbatch=sbatch)
     if status: return _print_status(p)
-    cols = ['sweep', 'first_deleted_block', 'last_deleted_block', 'num_downsamples', 'adapter', 'applies', 'state']
+    cols = ['sweep', 'first_deleted_block', 'last_deleted_block', 'num_downsamples', 'adapter', 'applies', 'same_as',
+            'state']
     if dry_run:
         print(p[cols].to_string(index=False)); print(p[p.applies].state.value_counts().to_string())
         return
@@ -310,7 +334,9 @@ def stitch_sweep(config:str=None,          # sweep config(s), comma-separated; a
                         "here use --executor local, or --do-not-launch to write the job folders only")
     pretrained = False if no_pretrained else None
     folders = write_jobs(p, pretrained=pretrained, force=force)
-    print(f"{len(folders)} job folders under {Path(output).resolve()} ({(~p.applies).sum()} gap x stitcher pairs do not apply)")
+    shared = (p.applies & (p.same_as != '')).sum()
+    print(f"{len(folders)} job folders under {Path(output).resolve()} ({(~p.applies).sum()} gap x stitcher pairs "
+          f"do not apply; {shared} share the run of a job with the same config: {len(folders) - shared} to run)")
     if do_not_launch: return
     done = launch(p, conf['executor'], conf.get('parallel'), conf.get('threads'), conf['chunk'], pretrained, force,
                   conf['slurm'], conf.get('timeout_min', 24 * 60))
@@ -320,13 +346,17 @@ def stitch_sweep(config:str=None,          # sweep config(s), comma-separated; a
     if (done.state != 'done').any():
         print("some jobs failed: stitch-sweep status -c ... shows their logs and tracebacks"); raise SystemExit(1)
 
+# %% ../nbs/18_launch.ipynb #bc1751e0
 def _print_status(p:pd.DataFrame):
     st = status(p)
     with pd.option_context('display.max_colwidth', 120, 'display.width', 250):
-        print(st[['sweep', 'job', 'state'] + (['slurm'] if st.slurm.any() else []) + ['log']].to_string(index=False))
+        shown = ['sweep', 'job', 'state'] + [c for c in ('same_as', 'slurm') if st[c].any()] + ['log']
+        print(st[shown].to_string(index=False))
     for _, r in st[st.state == 'failed'].iterrows():
         print(f"\n== {r.job} failed: {r.error}\n   log: {r.log or '-'}\n   notebook: {r.notebook or '-'}\n{r.traceback}")
     print(st.state.value_counts().to_string())
+    if st.same_as.any():
+        print(f"shared: {st.same_as.astype(bool).sum()} job(s) have another job's config (same_as) and get its results")
     missing = st.state.isin(('new', 'interrupted')).sum()
     if missing: print(f"missing: {missing} job(s) not run to completion and not running (new or interrupted); run stitch-sweep again to run them")
 

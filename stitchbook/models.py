@@ -6,7 +6,7 @@ Docs: https://stitchbook.github.io/stitchbook/models.html.md"""
 
 # %% ../nbs/02_models.ipynb #80f1b5c8
 from __future__ import annotations
-import difflib, importlib, inspect, os, socket, sys
+import difflib, importlib, inspect, os, re, socket, sys
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlparse
@@ -17,7 +17,7 @@ from .files import sha256
 
 # %% auto #0
 __all__ = ['BACKENDS', 'BACKEND_SYNONYMS', 'PretrainedUnavailable', 'register_backend', 'resolve_factory', 'backend_of',
-           'load_model', 'load_checkpoint']
+           'ModelArgumentError', 'load_model', 'load_checkpoint']
 
 # %% ../nbs/02_models.ipynb #e4360413
 class PretrainedUnavailable(UserError):
@@ -93,7 +93,8 @@ def _torchvision_data_config(weights)->dict:
     t = weights.transforms()
     crop, resize = getattr(t, 'crop_size', [224])[0], getattr(t, 'resize_size', [256])[0]
     return {'mean': tuple(getattr(t, 'mean', ())), 'std': tuple(getattr(t, 'std', ())), 'crop_pct': crop / resize,
-            'interpolation': getattr(getattr(t, 'interpolation', None), 'value', 'bilinear'), 'input_size': (3, crop, crop)}
+            'interpolation': getattr(getattr(t, 'interpolation', None), 'value', 'bilinear'),
+            'input_size': (3, crop, crop)}
 
 register_backend('torchvision', lambda n: n in torchvision.models.list_models(), _create_torchvision)
 
@@ -131,12 +132,12 @@ def _from_factory(spec:str, pretrained:bool, **kwargs)->nn.Module:
     try: params = inspect.signature(fn).parameters
     except (TypeError, ValueError): params = {}
     if 'pretrained' in params: kwargs['pretrained'] = pretrained
-    model = fn(**kwargs)
+    model = _construct(lambda: fn(**kwargs), spec, kwargs, _defined_in(fn), (fn,))
     if not isinstance(model, nn.Module):
         raise UserError(f"model {spec!r}: the factory returned {type(model).__name__}, not an nn.Module")
-    model.weights_from = ({'source': 'factory', 'factory': spec, 'pretrained': True} if pretrained and 'pretrained' in params
-                          else {'source': 'random', 'factory': spec} if 'pretrained' in params
-                          else {'source': 'factory', 'factory': spec, 'note': "takes no `pretrained`: its weights are what it builds"})
+    if 'pretrained' not in params: origin = {'note': "takes no `pretrained`: its weights are what it builds"}
+    else: origin = {'pretrained': True} if pretrained else {}
+    model.weights_from = {'source': 'factory' if origin else 'random', 'factory': spec, **origin}
     return model
 
 def _near_names(name:str, n:int=5)->list:
@@ -161,6 +162,43 @@ def backend_of(name:str)->str:
     "The backend that serves model `name` (the first that knows it)."
     return _backend_for(name, None)
 
+# %% ../nbs/02_models.ipynb #cbb73795
+class ModelArgumentError(UserError):
+    "A keyword argument that the model's constructor does not take."
+    def __init__(self, spec:str, key:str, owner:str, options:list):
+        self.key, self.owner, self.options = key, owner, options
+        near = difflib.get_close_matches(key, options, n=3, cutoff=0.6)
+        hint = f" Did you mean {' or '.join(map(repr, near))}?" if near else ''
+        takes = f" It takes: {', '.join(options)}" if options else ''
+        super().__init__(f"model {spec!r}: {owner} takes no argument {key!r}.{hint}{takes}")
+
+def _keywords(fn)->list:
+    "The keyword arguments callable `fn` names (not `self`, `*args` or `**kwargs`)."
+    try: params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError): return []
+    return [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != 'self']
+
+def _subclasses(cls)->list:
+    return [s for c in cls.__subclasses__() for s in (c, *_subclasses(c))]
+
+def _owner(qualname:str, prefer:str, extra=()):
+    "The class or function a TypeError names (`ResNet.__init__`, `make_net`), from package `prefer` first."
+    name = qualname.removesuffix('.__init__')
+    hits = [c for c in (*extra, *_subclasses(nn.Module)) if getattr(c, '__qualname__', None) == name]
+    return min(hits, key=lambda c: _defined_in(c) != prefer, default=None)
+
+_UNEXPECTED = re.compile(r"([\w.<>]+)\(\) got an unexpected keyword argument '(\w+)'")
+
+def _construct(build, spec:str, kwargs:dict, prefer:str, extra=()):
+    "Call `build()`; when the constructor refuses one of `kwargs`, a `ModelArgumentError` that names it."
+    try: return build()
+    except TypeError as e:
+        m = _UNEXPECTED.search(str(e))
+        if not m or m.group(2) not in kwargs: raise
+        owner = _owner(m.group(1), prefer, extra)
+        raise ModelArgumentError(spec, m.group(2), m.group(1).removesuffix('.__init__'),
+                                 _keywords(owner) if owner else []) from None
+
 # %% ../nbs/02_models.ipynb #f1d61f8c
 def load_model(spec,                      # `nn.Module`, model name, or 'package.module:factory'
                pretrained:bool=True,      # load the published weights of a named model
@@ -174,7 +212,7 @@ def load_model(spec,                      # `nn.Module`, model name, or 'package
     elif ':' in spec: model, origin = _from_factory(spec, pretrained, **kwargs), None
     else:
         b = _backend_for(spec, backend)
-        model = BACKENDS[b][1](spec, pretrained, **kwargs)
+        model = _construct(lambda: BACKENDS[b][1](spec, pretrained, **kwargs), spec, kwargs, b)
         origin = {'source': 'hub' if pretrained else 'random', 'backend': b, 'name': spec}
     origin = getattr(model, 'weights_from', None) or origin     # factories and registered backends say it themselves
     if checkpoint is not None:

@@ -29,10 +29,13 @@ class BaseBlock(nn.Module):
     def forward(self, x): return self.stem(x)
 
 class ClassifierHead(nn.Module):
-    "Average-pool to `pooled_size`², flatten, and a linear layer to `num_classes`."
-    def __init__(self, num_classes:int, in_channels:int, pooled_size:int=1):
+    "Average-pool to `pooled_size` (one side, or [H, W]), flatten, and a linear layer to `num_classes`."
+    def __init__(self, num_classes:int, in_channels:int, pooled_size:int|list=1):
         super().__init__()
-        self.pool, self.fc = nn.AdaptiveAvgPool2d(pooled_size), nn.Linear(in_channels * pooled_size ** 2, num_classes)
+        size = [pooled_size] * 2 if isinstance(pooled_size, int) else pooled_size
+        if not (isinstance(size, (list, tuple)) and len(size) == 2 and all(isinstance(s, int) and s > 0 for s in size)):
+            raise UserError(f"pooled_size must be a positive integer or [H, W], got {pooled_size!r}")
+        self.pool, self.fc = nn.AdaptiveAvgPool2d(tuple(size)), nn.Linear(in_channels * size[0] * size[1], num_classes)
     def forward(self, x): return self.fc(self.pool(x).flatten(1))
 
 # %% ../nbs/08_parts.ipynb #94f6a786
@@ -94,9 +97,9 @@ class Step(nn.Module):
 # %% ../nbs/08_parts.ipynb #3f4549dc
 PART_KEYS = {
     'Subnet': dict(model_name='str', backend='str', pretrained='bool', ckp_path='path', block_input='path',
-                   block_output='path', model_args='dict'),
+                   block_output='path', model_args='dict'),                             # + constructor kwargs
     'Net': dict(model_name='str', backend='str', pretrained='bool', ckp_path='path'),   # + constructor kwargs
-    'Assembly': dict(parts='list'),
+    'Assembly': dict(parts='list', head='dict', input_shape='shape'),
     'ParallelPart': dict(parts='list', agg='str'),
 }
 PART_CLASSES = {**ADAPTERS, 'BaseBlock': BaseBlock, 'ClassifierHead': ClassifierHead, 'Function': Function}
@@ -135,14 +138,14 @@ def check_part(spec, path:tuple, source=None):
     if not isinstance(args, dict): raise ConfigError(key_path(*here), f"the arguments of a part are a mapping, got {args!r}", source)
     if 'frozen' in args and not isinstance(args['frozen'], bool): raise ConfigError(key_path(*here, 'frozen'), f"must be true or false, got {args['frozen']!r}", source)
     for k in ('in_format', 'out_format'):
-        if k in args: _check_format(args[k], key_path(*here, k), source)
+        if args.get(k) is not None: _check_format(args[k], key_path(*here, k), source)
     if name in PART_KEYS:
         rules, required = {k: CHECKS[r] for k, r in PART_KEYS[name].items()}, (['model_name'] if name in ('Subnet', 'Net') else ['parts'])
     else: rules, required = _arg_rules(PART_CLASSES[name])
     for k, v in args.items():
         if k in COMMON_KEYS: continue
         if k not in rules:
-            if name == 'Net': continue   # constructor keyword arguments
+            if name in ('Subnet', 'Net'): continue   # for the model's constructor, which checks them when it is built
             raise ConfigError(key_path(*here, k), f"{name} has no argument {k!r}.{did_you_mean(k, list(rules) + list(COMMON_KEYS))} "
                               f"Its arguments: {', '.join(list(rules) + list(COMMON_KEYS))}", source)
         ok, what = rules[k]
@@ -153,3 +156,4 @@ def check_part(spec, path:tuple, source=None):
         raise ConfigError(key_path(*here, 'agg'), f"use one of {', '.join(AGGREGATIONS)}", source)
     for i, sub in enumerate(args.get('parts', []) if name in ('Assembly', 'ParallelPart') else []):
         check_part(sub, here + ('parts', i), source)
+    if name == 'Assembly' and 'head' in args: check_part(args['head'], here + ('head',), source)

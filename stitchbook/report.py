@@ -81,6 +81,13 @@ PAGE = """<h1>stitchbook sweep report</h1>
 {table}
 """
 
+def _job_counts(df:pd.DataFrame)->str:
+    "The jobs (last epochs) by state, and how many of them share another job's run."
+    last = final(df)
+    counts = ', '.join(f"{n} {s}" for s, n in last.state.value_counts().items())
+    shared = int((last['same_as'].fillna('') != '').sum()) if 'same_as' in last else 0
+    return counts + (f" ({shared} share the run of a job with the same config: same_as)" if shared else '')
+
 def write_report(df:pd.DataFrame, folder, title:str='')->dict:
     "Write `report.html` and the charts as PNG into `folder`; return their paths."
     f = stitched(df)
@@ -91,8 +98,7 @@ def write_report(df:pd.DataFrame, folder, title:str='')->dict:
     atomic_write(paths['depth'], lambda p: depth.save(str(p), format='png', scale_factor=2))
     atomic_write(paths['flops'], lambda p: flops.save(str(p), format='png', scale_factor=2))
     page = alt.vconcat(depth, flops).to_html(inline=True, embed_options={'renderer': 'svg', 'actions': False})
-    states = ', '.join(f"{n} {s}" for s, n in final(df).state.value_counts().items())
-    head = PAGE.format(where=html.escape(title or str(folder)), when=time.strftime('%Y-%m-%d %H:%M'), states=states,
+    head = PAGE.format(where=html.escape(title or str(folder)), when=time.strftime('%Y-%m-%d %H:%M'), states=_job_counts(df),
                        table=summary(df).to_html(index=False, float_format='%.3f'))
     at = page.index('<body>', page.rindex('</head>')) + len('<body>')   # the page's own body tag: the inlined scripts contain the string too
     page = page[:at] + '\n' + head + page[at:]
@@ -109,5 +115,5 @@ def stitch_report(root:str,                  # folder holding the sweeps' job fo
     df = write_results(root, trust_pickles=trust_pickles)
     paths = write_report(df, output or root, title=str(Path(root).resolve()))
     f = final(df)
-    print(f"{len(f)} jobs ({', '.join(f'{n} {s}' for s, n in f.state.value_counts().items())}), {len(df)} rows -> {Path(root)/'results.parquet'}")
+    print(f"{len(f)} jobs ({_job_counts(df)}), {len(df)} rows -> {Path(root)/'results.parquet'}")
     for k, p in paths.items(): print(f"{k}: {p}")

@@ -33,6 +33,7 @@ def _job_rows(folder:Path, sweep_default:str, trust_pickles:bool=False)->pd.Data
     meta = yaml.safe_load((folder/'metadata.yml').read_text()) or {}
     meta.setdefault('sweep', sweep_default); meta.setdefault('role', 'stitch')
     stats = json.loads((folder/'model.json').read_text()) if (folder/'model.json').exists() else {}
+    stats = {k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in stats.items()}   # one cell each
     info = {**meta, **stats, 'state': job_state(folder), 'folder': str(folder)}
     tables = [t.assign(seed=seed, **info) for seed, t in _tables(folder, trust_pickles)]
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame([info])
@@ -57,6 +58,7 @@ def collect(root,                      # folder holding the sweeps' job folders
     df = pd.concat([_job_rows(m.parent, m.parent.parent.name, trust_pickles) for m in metas], ignore_index=True)
     df = df.sort_values('role', key=lambda r: r != 'parent', kind='stable').reset_index(drop=True)   # parents first
     if ACC not in df: df[ACC] = float('nan')
+    df['same_as'] = df.same_as.fillna('') if 'same_as' in df else ''
     df['source_depth'] = df.first_deleted_block
     df['dest_depth'] = df.last_deleted_block + 1
     for col, part in (('source_stage', df.source_depth - 1), ('dest_stage', df.dest_depth)):  # the reference's: none

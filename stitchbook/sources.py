@@ -41,7 +41,8 @@ def dataset_form(spec)->str|None:
     allowed = (forms[0], *FORMS[forms[0]], 'num_classes')
     for k in spec:
         if k not in allowed:
-            raise _err(k, f"unknown key for a {forms[0]} dataset.{did_you_mean(k, allowed)} Known: {', '.join(allowed)}")
+            raise _err(k, f"unknown key for a {forms[0]} dataset.{did_you_mean(k, allowed)} "
+                          f"Known: {', '.join(allowed)}")
     return forms[0]
 
 # %% ../nbs/12b_sources.ipynb #d4061008
@@ -62,7 +63,8 @@ def _pixels(x:torch.Tensor, where:str)->torch.Tensor:
     "Pixels as `uint8` (0-255) or float (0-1); anything else is refused with the fix."
     if x.dtype == torch.uint8: return x
     if x.dtype == torch.bool or not x.is_floating_point():
-        if x.numel() and (x.min() < 0 or x.max() > 255): raise _err(where, f"integer pixels must lie in 0..255, found {int(x.min())}..{int(x.max())}")
+        if x.numel() and (x.min() < 0 or x.max() > 255):
+            raise _err(where, f"integer pixels must lie in 0..255, found {int(x.min())}..{int(x.max())}")
         return x.to(torch.uint8)
     lo, hi = (float(x.min()), float(x.max())) if x.numel() else (0., 0.)
     if lo < 0 or hi > 1:
@@ -75,14 +77,17 @@ def as_images(x, where:str='arrays', layout:str|None=None)->torch.Tensor:
     x = torch.as_tensor(np.asarray(x)) if not isinstance(x, torch.Tensor) else x
     if x.ndim == 3: x = x[:, None]
     elif x.ndim != 4: raise _err(where, f"images have shape {tuple(x.shape)}; use N×H×W, N×C×H×W or N×H×W×C")
-    elif (layout or '').upper() == 'NHWC' or (layout is None and x.shape[-1] in (1, 3, 4) and x.shape[1] not in (1, 3, 4)):
+    elif (layout or '').upper() == 'NHWC' or (layout is None and x.shape[-1] in (1, 3, 4)
+                                              and x.shape[1] not in (1, 3, 4)):
         x = x.permute(0, 3, 1, 2)
     return _pixels(x.contiguous(), where)
 
 def as_image_tensor(img, where:str='dataset')->torch.Tensor:
     "One example's image (PIL, array or tensor) as C×H×W."
-    if isinstance(img, Image.Image): img = np.asarray(img.convert('L' if img.mode in ('1', 'L', 'LA', 'I', 'I;16', 'F') else 'RGB'))
-    return as_images(torch.as_tensor(np.asarray(img)) [None] if not isinstance(img, torch.Tensor) else img[None], where)[0]
+    if isinstance(img, Image.Image):
+        img = np.asarray(img.convert('L' if img.mode in ('1', 'L', 'LA', 'I', 'I;16', 'F') else 'RGB'))
+    return as_images(torch.as_tensor(np.asarray(img)) [None] if not isinstance(img, torch.Tensor) else img[None],
+                     where)[0]
 
 # %% ../nbs/12b_sources.ipynb #0caaa6d7
 def _labels(y, n:int, where:str)->torch.Tensor:
@@ -95,7 +100,8 @@ def check_labels(labels:dict, num_classes:int|None, where:str)->int:
     "The class count: `num_classes`, or the largest label + 1; labels outside `0..num_classes-1` are refused."
     top = max(int(y.max()) for y in labels.values() if len(y))
     for name, y in labels.items():
-        if len(y) and int(y.min()) < 0: raise _err(where, f"labels out of range: {name} holds {int(y.min())}; labels count from 0")
+        if len(y) and int(y.min()) < 0:
+            raise _err(where, f"labels out of range: {name} holds {int(y.min())}; labels count from 0")
         if num_classes is not None and len(y) and int(y.max()) >= num_classes:
             raise _err(where, f"labels out of range: {name} holds {int(y.max())}, but there are {num_classes} classes "
                        f"(0..{num_classes - 1}); fix the labels or set {KEY}.num_classes")
@@ -121,10 +127,13 @@ def read_arrays(spec:dict, data_path=None, seed:int=0)->Source:
     path = resolve_path(spec['arrays'], 'arrays', data_path, file=True)
     arrays = _array_file(path)
     missing = [k for k in ARRAY_KEYS if k not in arrays]
-    if missing: raise _err('arrays', f"{path} has no {', '.join(missing)}; it must hold {', '.join(ARRAY_KEYS)} (it has {', '.join(arrays) or 'nothing'})")
+    if missing:
+        raise _err('arrays', f"{path} has no {', '.join(missing)}; it must hold {', '.join(ARRAY_KEYS)} "
+                             f"(it has {', '.join(arrays) or 'nothing'})")
     xs = {k: as_images(arrays[k], f"arrays ({k})", spec.get('layout')) for k in ('x_train', 'x_test')}
     if xs['x_train'].shape[1:] != xs['x_test'].shape[1:]:
-        raise _err('arrays', f"x_train is {tuple(xs['x_train'].shape[1:])} per image but x_test is {tuple(xs['x_test'].shape[1:])}")
+        raise _err('arrays', f"x_train is {tuple(xs['x_train'].shape[1:])} per image "
+                             f"but x_test is {tuple(xs['x_test'].shape[1:])}")
     ys = {k: _labels(arrays[k], len(xs['x' + k[1:]]), f"arrays ({k})") for k in ('y_train', 'y_test')}
     n = check_labels(ys, spec.get('num_classes'), 'arrays')
     return Source('arrays', str(path), (xs['x_train'], ys['y_train']), (xs['x_test'], ys['y_test']), n)
@@ -173,10 +182,12 @@ def read_folder(spec:dict, data_path=None, seed:int=0)->Source:
     root = resolve_path(spec['folder'], 'folder', data_path)
     test_dir = next((root/n for n in ('val', 'test') if (root/n).is_dir()), None)
     if (root/'train').is_dir() and test_dir is not None:
-        if 'val_fraction' in spec: raise _err('val_fraction', f"{root} is already split into train/ and {test_dir.name}/; drop val_fraction")
+        if 'val_fraction' in spec:
+            raise _err('val_fraction', f"{root} is already split into train/ and {test_dir.name}/; drop val_fraction")
         train, test = _image_folder(root/'train'), _image_folder(test_dir)
         if train.classes != test.classes:
-            raise _err('folder', f"train/ and {test_dir.name}/ have different class folders: {train.classes} and {test.classes}")
+            raise _err('folder', f"train/ and {test_dir.name}/ have different class folders: "
+                                 f"{train.classes} and {test.classes}")
         classes = train.classes
     else:
         full = _image_folder(root)
@@ -197,7 +208,8 @@ def read_factory(spec:dict, data_path=None, seed:int=0)->Source:
     if not (isinstance(out, (tuple, list)) and len(out) == 2 and all(map(_is_dataset, out))):
         what = 'one Dataset' if _is_dataset(out) and not isinstance(out, (tuple, list)) else f"{type(out).__name__}" + (
             f" of {len(out)}" if isinstance(out, (tuple, list)) else '')
-        raise _err('factory', f"{name} returned {what}; a dataset factory returns (train, test), two torch Datasets of (image, label)")
+        raise _err('factory', f"{name} returned {what}; a dataset factory returns (train, test), "
+                              "two torch Datasets of (image, label)")
     n = spec.get('num_classes') or len(getattr(out[0], 'classes', None) or []) or None
     return Source('factory', name, out[0], out[1], n)
 
@@ -215,7 +227,8 @@ def _hf_load(name:str, data_path=None):
     local = [p for p in (Path(name).expanduser(), Path(data_path or '.')/name) if p.exists()]
     try: return datasets.load_from_disk(str(local[0])) if local else datasets.load_dataset(name)
     except Exception as e:
-        raise _err('hf', f"cannot load {name!r} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); offline, "
+        raise _err('hf', f"cannot load {name!r} ({type(e).__name__}: "
+                   f"{str(e).splitlines()[0] if str(e) else ''}); offline, "
                    "give the path of a copy saved with save_to_disk") from None
 
 def _column(ds, key:str, spec:dict, options:tuple)->str:
@@ -228,13 +241,15 @@ def _column(ds, key:str, spec:dict, options:tuple)->str:
 def read_hf(spec:dict, data_path=None, seed:int=0)->Source:
     "A saved or hub Hugging Face dataset as a Dataset `Source`."
     dd = _hf_load(spec['hf'], data_path)
-    if not hasattr(dd, 'keys'): raise _err('hf', f"{spec['hf']} is one split; save a DatasetDict with train and test splits")
+    if not hasattr(dd, 'keys'):
+        raise _err('hf', f"{spec['hf']} is one split; save a DatasetDict with train and test splits")
     train_split = spec.get('train_split', 'train')
     test_split = spec.get('test_split') or next((s for s in ('test', 'validation', 'val') if s in dd), None)
     for key, s in (('train_split', train_split), ('test_split', test_split)):
         if s not in dd: raise _err(key, f"no split {s!r}; the splits are {', '.join(dd)}")
     tr = dd[train_split]
-    image, label = _column(tr, 'image', spec, ('image', 'img', 'pixel_values')), _column(tr, 'label', spec, ('label', 'labels'))
+    image, label = (_column(tr, 'image', spec, ('image', 'img', 'pixel_values')),
+                    _column(tr, 'label', spec, ('label', 'labels')))
     n = spec.get('num_classes') or getattr(tr.features[label], 'num_classes', None)
     return Source('hf', spec['hf'], HFImages(tr, image, label), HFImages(dd[test_split], image, label), n)
 
@@ -244,15 +259,19 @@ READERS = {'folder': read_folder, 'arrays': read_arrays, 'factory': read_factory
 def from_python(data)->Source:
     "A `Source` from `(train, test)`: two Datasets, or two `(images, labels)` tensor pairs."
     if not (isinstance(data, (tuple, list)) and len(data) == 2):
-        raise UserError(f"data= takes (train, test): two Datasets or two (images, labels) pairs, got {type(data).__name__}")
+        raise UserError(f"data= takes (train, test): two Datasets or two (images, labels) pairs, "
+                        f"got {type(data).__name__}")
     if all(isinstance(d, (tuple, list)) and len(d) == 2 and not _is_dataset(d[0]) or isinstance(d, (tuple, list)) and
            len(d) == 2 and isinstance(d[0], (torch.Tensor, np.ndarray)) for d in data):
         (xt, yt), (xv, yv) = data
         xt, xv = as_images(xt, 'data'), as_images(xv, 'data')
         ys = {'train labels': _labels(yt, len(xt), 'data'), 'test labels': _labels(yv, len(xv), 'data')}
-        return Source('python', 'tensors', (xt, ys['train labels']), (xv, ys['test labels']), check_labels(ys, None, 'data'))
-    if not all(map(_is_dataset, data)): raise UserError("data= takes (train, test): two Datasets or two (images, labels) pairs")
-    return Source('python', type(data[0]).__name__, data[0], data[1], len(getattr(data[0], 'classes', None) or []) or None)
+        return Source('python', 'tensors', (xt, ys['train labels']), (xv, ys['test labels']),
+                      check_labels(ys, None, 'data'))
+    if not all(map(_is_dataset, data)):
+        raise UserError("data= takes (train, test): two Datasets or two (images, labels) pairs")
+    return Source('python', type(data[0]).__name__, data[0], data[1],
+                  len(getattr(data[0], 'classes', None) or []) or None)
 
 def open_source(spec, data_path=None, seed:int=0, given=None)->Source|None:
     "Read the data set `spec` names (or `given` from Python); `None` when `spec` is a dataset name."

@@ -7,11 +7,12 @@ Docs: https://stitchbook.github.io/stitchbook/stitchers.html.md"""
 # %% ../nbs/10_stitchers.ipynb #c9a719d0
 from __future__ import annotations
 from dataclasses import dataclass
+from functools import partial
 from .formats import Format, _out_channels
 
 # %% auto #0
-__all__ = ['STITCHERS', 'Recipe', 'working_layout', 'channel_steps', 'linear', 'conv3x3', 'bottleneck', 'block',
-           'linear_post_downsample', 'finetune', 'applicable']
+__all__ = ['STITCHERS', 'Recipe', 'working_layout', 'shape_steps', 'linear', 'conv3x3', 'bottleneck', 'block', 'finetune',
+           'applicable']
 
 # %% ../nbs/10_stitchers.ipynb #44b99f9c
 @dataclass
@@ -24,72 +25,82 @@ class Recipe:
 _IMAGE = ('img', 'bhwc')
 
 def working_layout(src:Format, dst:Format)->str:
-    "The layout an adapter between `src` and `dst` works in."
-    return 'img' if src.layout in _IMAGE or dst.layout in _IMAGE else dst.layout
+    "The layout an adapter between `src` and `dst` works in: `img` if either side is image-like, else the source's."
+    return 'img' if src.layout in _IMAGE or dst.layout in _IMAGE else src.layout
 
-def channel_steps(c_in:int, c_out:int, k:int)->list:
-    "`k + 1` channel counts from `c_in` to `c_out`, changing by a constant factor (doubling for 2×)."
-    return [round(c_in * (c_out / c_in) ** (i / k)) for i in range(k + 1)] if k else [c_in, c_out]
+def _halved(size:tuple, i:int, floor:tuple)->tuple:
+    "`size` (H, W) halved `i` times, never below `floor`; unknown (None) entries stay unknown."
+    return tuple(None if a is None else a // 2**i if b is None else max(a // 2**i, b) for a, b in zip(size, floor))
+
+def shape_steps(c_in:int,       # channels the first adapter receives
+                size_in:tuple,  # (H, W) the source hands on
+                c_out:int,      # channels the destination reads
+                size_out:tuple, # (H, W) the destination reads
+                k:int,          # halvings of size across the gap
+               )->tuple:
+    "Channels `c[0..n]` and sizes `s[0..n]` of the reference's `n = max(k, 1)` adapters: doubling or halving, clamped."
+    n = max(k, 1)
+    c = [min(c_in * 2**i, c_out) if c_out >= c_in else max(c_in // 2**i, c_out) for i in range(n + 1)]
+    s = [_halved(size_in, i, size_out) for i in range(n + 1)]
+    c[-1], s[-1] = c_out, tuple(size_out)
+    return c, s
 
 # %% ../nbs/10_stitchers.ipynb #a554a258
 def _heads(dim:int)->int: return next(h for h in (dim // 64, 8, 6, 4, 3, 2, 1) if h >= 1 and dim % h == 0)
 
-def linear(c_in, c_out, fmt:Format, relu=False):
-    spec = fmt.to_spec()
-    if fmt.layout == 'img': return [{'SimpleAdapter': dict(num_conv=1, in_channels=c_in, out_channels=c_out, nonlinearity=relu, in_format=spec)}]
-    return [{'SimpleAdapter': dict(num_fc=1, in_channels=c_in, out_channels=c_out, nonlinearity=relu, fc_format=spec)}]
+def _stride(stride)->dict: return {} if stride in (None, 1) else {'stride': stride}
 
-def conv3x3(c_in, c_out, fmt:Format, stride=1):
+def linear(c_in:int, c_out:int, fmt:Format, stride=None, relu:bool=False)->list:
+    "A 1×1 convolution on images, a token-wise linear layer otherwise; no nonlinearity unless `relu`."
+    kind = dict(num_conv=1, kernel_size=1) if fmt.layout == 'img' else dict(num_fc=1)
+    return [{'SimpleAdapter': dict(**kind, in_channels=c_in, out_channels=c_out, nonlinearity=relu,
+                                   in_format=fmt.to_spec())}]
+
+def conv3x3(c_in:int, c_out:int, fmt:Format, stride=None)->list|None:
+    "A 3×3 convolution with LeakyReLU, on images only."
     if fmt.layout != 'img': return None
-    return [{'SimpleAdapter': dict(num_conv=1, kernel_size=3, stride=stride, in_channels=c_in, out_channels=c_out, in_format=fmt.to_spec())}]
+    return [{'SimpleAdapter': dict(num_conv=1, kernel_size=3, in_channels=c_in, out_channels=c_out, nonlinearity=True,
+                                   **_stride(stride), in_format=fmt.to_spec())}]
 
-def bottleneck(c_in, c_out, fmt:Format, stride=1):
+def bottleneck(c_in:int, c_out:int, fmt:Format, stride=None)->list|None:
+    "A ResNet bottleneck, on images only."
     if fmt.layout != 'img': return None
-    return [{'ResNetBottleneck': dict(in_channels=c_in, out_channels=c_out, stride=stride, in_format=fmt.to_spec())}]
+    return [{'ResNetBottleneck': dict(in_channels=c_in, out_channels=c_out, **_stride(stride),
+                                      in_format=fmt.to_spec())}]
 
-def block(c_in, c_out, fmt:Format, stride=1):
-    if fmt.layout == 'img': return [{'ResNetBasicBlock': dict(in_channels=c_in, out_channels=c_out, stride=stride, in_format=fmt.to_spec())}]
-    if stride != 1: return None
+def block(c_in:int, c_out:int, fmt:Format, stride=None)->list|None:
+    "A ResNet basic block on images; on tokens an unstrided ViT block, after a linear projection if the width changes."
+    if fmt.layout == 'img':
+        return [{'ResNetBasicBlock': dict(in_channels=c_in, out_channels=c_out, **_stride(stride),
+                                          in_format=fmt.to_spec())}]
+    if stride not in (None, 1): return None
     proj = linear(c_in, c_out, fmt) if c_in != c_out else []
-    return proj + [{'VisionTransformerBlock': dict(embed_dim=c_out, num_heads=_heads(c_out), in_format=fmt.layout)}]
+    out = Format(fmt.layout, c_out, fmt.H, fmt.W, fmt.N).to_spec()
+    return proj + [{'VisionTransformerBlock': dict(embed_dim=c_out, num_heads=_heads(c_out), in_format=out)}]
 
 # %% ../nbs/10_stitchers.ipynb #4c7487ea
-def _ends(src:Format, dst:Format):
-    "Working layout, channels the adapter receives, channels it must give."
-    w = working_layout(src, dst)
-    return w, _out_channels(src, Format(w)), dst.C
+def _stride_of(a:tuple, b:tuple, k:int)->int:
+    "The stride from size `a` to size `b`; with unknown sizes, 2 per halving step."
+    return a[0] // b[0] if a[0] and b[0] else 2 if k else 1
 
-def _no_downsample(make):
-    def stitcher(src:Format, dst:Format, k:int):
-        w, c_in, c_out = _ends(src, dst)
-        parts = make(c_in, c_out, Format(w))
-        return None if parts is None else Recipe(parts, Format(dst.layout, dst.C, src.H, src.W))
-    return stitcher
-
-def _downsample_then(make):
-    def stitcher(src:Format, dst:Format, k:int):
-        if k < 1: return None
-        w, c_in, c_out = _ends(src, dst)
-        parts = make(c_in, c_out, Format(w, None, dst.H, dst.W))
-        return None if parts is None else Recipe(parts)
-    return stitcher
-
-def _with_downsample(make):
-    def stitcher(src:Format, dst:Format, k:int):
-        if k < 1: return None
-        w, c_in, c_out = _ends(src, dst)
-        chans, parts = channel_steps(c_in, c_out, k), []
-        for a, b in zip(chans[:-1], chans[1:]):
-            step = make(a, b, Format(w), stride=2)
+def _series(make, reads:str):
+    "The stitcher that puts a `make` adapter on each step of `shape_steps`, reading as `reads` says (see the table)."
+    def stitcher(src:Format, dst:Format, k:int)->Recipe|None:
+        w = working_layout(src, dst)
+        c_in = _out_channels(src, Format(w))
+        if c_in is None or dst.C is None: return None      # channels unknown: nothing to size the adapters by
+        size_in = (src.H, src.W)
+        c, s = shape_steps(c_in, size_in, dst.C, size_in if reads == 'keep' else (dst.H, dst.W), k)
+        parts = []
+        for j in range(len(c) - 1):
+            z = s[j + 1] if reads in ('resize', 'keep') else s[j]
+            stride = _stride_of(s[j], s[j + 1], k) if reads == 'stride' else None
+            step = make(c[j], c[j + 1], Format(w, c[j], *z), stride=stride)
             if step is None: return None
             parts += step
-        return Recipe(parts)
+        dst_in = Format(dst.layout, dst.C, src.H, src.W) if reads == 'keep' else None
+        return Recipe(parts, None if dst_in == dst else dst_in)
     return stitcher
-
-def linear_post_downsample(src:Format, dst:Format, k:int):
-    if k < 1: return None
-    w, c_in, c_out = _ends(src, dst)
-    return Recipe(linear(c_in, c_out, Format(w)))
 
 def finetune(src:Format, dst:Format, k:int):
     "No adapter: applies only when the source already hands on what the destination reads."
@@ -97,22 +108,22 @@ def finetune(src:Format, dst:Format, k:int):
     return Recipe([], finetune=True)
 
 # %% ../nbs/10_stitchers.ipynb #6e87f44f
-_relu = lambda c_in, c_out, fmt: linear(c_in, c_out, fmt, relu=True)
+_relu = partial(linear, relu=True)
 STITCHERS = {
     'finetune': finetune,
-    'linear_no_downsample': _no_downsample(linear),
-    'linear_relu_no_downsample': _no_downsample(_relu),
-    'bottleneck_no_downsample': _no_downsample(bottleneck),
-    'block_no_downsample': _no_downsample(block),
-    'linear_post_downsample': linear_post_downsample,
-    'downsample_then_linear': _downsample_then(linear),
-    'downsample_then_linear_relu': _downsample_then(_relu),
-    'downsample_then_3x3conv': _downsample_then(conv3x3),
-    'downsample_then_bottleneck': _downsample_then(bottleneck),
-    'downsample_then_block': _downsample_then(block),
-    'conv3x3_with_downsample': _with_downsample(conv3x3),
-    'bottleneck_with_downsample': _with_downsample(bottleneck),
-    'block_with_downsample': _with_downsample(block),
+    'linear_no_downsample': _series(linear, 'keep'),
+    'linear_relu_no_downsample': _series(_relu, 'keep'),
+    'bottleneck_no_downsample': _series(bottleneck, 'keep'),
+    'block_no_downsample': _series(block, 'keep'),
+    'linear_post_downsample': _series(linear, 'start'),
+    'downsample_then_linear': _series(linear, 'resize'),
+    'downsample_then_linear_relu': _series(_relu, 'resize'),
+    'downsample_then_3x3conv': _series(conv3x3, 'resize'),
+    'downsample_then_bottleneck': _series(bottleneck, 'resize'),
+    'downsample_then_block': _series(block, 'resize'),
+    'conv3x3_with_downsample': _series(conv3x3, 'stride'),
+    'bottleneck_with_downsample': _series(bottleneck, 'stride'),
+    'block_with_downsample': _series(block, 'stride'),
 }
 
 # %% ../nbs/10_stitchers.ipynb #5608c08d

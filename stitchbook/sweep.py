@@ -6,7 +6,8 @@ Docs: https://stitchbook.github.io/stitchbook/sweep.html.md"""
 
 # %% ../nbs/17_sweep.ipynb #ae5fa2ad
 from __future__ import annotations
-import copy, math, os, socket
+import copy, json, math, os, shutil, socket
+from fnmatch import fnmatch
 from pathlib import Path
 import pandas as pd
 import yaml
@@ -17,12 +18,12 @@ from .models import load_model, backend_of
 from .stages import stages as model_stages, default_input_shape
 from .stitchers import STITCHERS
 from .files import atomic_write
-from .job import read_status, result_files
+from .job import read_status, write_status, result_files
 
 # %% auto #0
 __all__ = ['NETWORK_KEYS', 'SWEEP_KEYS', 'LAUNCHER_KEYS', 'SLURM_KEYS', 'METADATA', 'EXTRA_METADATA', 'check_launcher',
            'check_sweep', 'arch_parts', 'arch_gaps', 'network_parts', 'job_config', 'job_state', 'inside_root', 'plan',
-           'write_jobs']
+           'write_jobs', 'twins_of', 'share_run', 'fill_twins']
 
 # %% ../nbs/17_sweep.ipynb #e2262b2e
 NETWORK_KEYS = ('stages', 'src_stages', 'dest_stages', 'arch', 'src_arch', 'dest_arch', 'model_args', 'input_shape')
@@ -206,6 +207,15 @@ def _parents(cfg:dict, src:list, dst:list, arch:str, root:Path, base:Path, name:
                          chunk='parents', folder=str(folder), root=str(root), state=job_state(folder), config=job))
     return rows
 
+def _same_as(rows:list)->list:
+    "Set each row's `same_as`: the name of the earlier job with the very same config, whose run it shares; else ''."
+    first = {}
+    for r in rows:
+        key = json.dumps(r['config'], sort_keys=True) if r['role'] == 'stitch' and r['config'] is not None else None
+        r['same_as'] = Path(first[key]).name if key in first else ''
+        if key is not None: first.setdefault(key, r['folder'])
+    return rows
+
 def plan(cfg, root='experiments', name:str|None=None)->pd.DataFrame:
     "One row per gap × stitcher of a sweep config (a path or a mapping), and one per parent network."
     source = Path(cfg) if isinstance(cfg, (str, Path)) else getattr(cfg, 'path', None)
@@ -230,11 +240,11 @@ def plan(cfg, root='experiments', name:str|None=None)->pd.DataFrame:
                              source_stage=_stage_name(src, first - 1, form) if ok else '', dest_stage=_stage_name(dst, last + 1, form) if ok else '',
                              applies=job is not None, why_not=why or '', chunk=f"gap-{first},{last}", folder=str(folder),
                              root=str(root), state=job_state(folder) if job is not None else 'skipped', config=job))
-    return pd.DataFrame(_parents(cfg, src, dst, arch, root, base, name) + rows)
+    return pd.DataFrame(_same_as(_parents(cfg, src, dst, arch, root, base, name) + rows))
 
 # %% ../nbs/17_sweep.ipynb #9073bc1c
 METADATA = ('arch', 'first_deleted_block', 'last_deleted_block', 'num_downsamples', 'adapter')
-EXTRA_METADATA = ('sweep', 'role', 'parent_of', 'network', 'source_stage', 'dest_stage')
+EXTRA_METADATA = ('sweep', 'role', 'parent_of', 'network', 'source_stage', 'dest_stage', 'same_as')
 
 def _has_run(folder:Path)->bool:
     return any(next(folder.glob(g), None) for g in ('result-*', 'test-*', 'checkpoint-*.pt'))
@@ -260,3 +270,28 @@ def write_jobs(p:pd.DataFrame, pretrained:bool|None=None, force:bool=False)->lis
         atomic_write(folder/'config.yml', lambda f: f.write_text(cfg))
         atomic_write(folder/'metadata.yml', lambda f: f.write_text(meta))
     return [f for f, _, _ in files]
+
+# %% ../nbs/17_sweep.ipynb #49662121
+_SHARED = ('result-*', 'test-*', 'model.json')      # what a twin gets: results tables, their configs, the model's size
+
+def twins_of(folder)->list:
+    "The job folders beside `folder` whose `metadata.yml` says they share its run (`same_as: <its name>`)."
+    folder, out = Path(folder), []
+    for m in sorted(folder.parent.glob('*/metadata.yml')):
+        text = m.read_text()
+        if folder.name in text and (yaml.safe_load(text) or {}).get('same_as') == folder.name: out.append(m.parent)
+    return out
+
+def share_run(original, twin)->bool:
+    "Give `twin`, a job with the same config, the results of `original` if it is done; whether it was."
+    original, twin = Path(original), Path(twin)
+    if job_state(original) != 'done': return False
+    for f in sorted(original.iterdir()):
+        if f.is_file() and any(fnmatch(f.name, g) for g in _SHARED):
+            atomic_write(twin/f.name, lambda p: shutil.copyfile(f, p))
+    write_status(twin, 'done', same_as=original.name, epochs=read_status(original).get('epochs'))
+    return True
+
+def fill_twins(folder)->list:
+    "Share the run of the done job in `folder` with each of its twins not done yet; the twins filled."
+    return [t for t in twins_of(folder) if job_state(t) != 'done' and share_run(folder, t)]

@@ -15,10 +15,12 @@ def test_embedded_sweep_plans_a_same_arch_and_a_cross_arch_pair_and_every_job_bu
     same, cross = jobs[jobs.sweep == 'resnet'], jobs[jobs.sweep == 'resnet-vit']
     assert set(same.arch) == {'fmnist_resnet'} and set(cross.arch) == {'fmnist_resnet-fmnist_vit'}
     assert len(same) == 10 * 10 and len(cross) == 5 * 10                     # every gap x stitcher is planned
-    assert same.applies.sum() >= 80 and cross.applies.sum() >= 20
+    assert same.applies.sum() == 90 and cross.applies.sum() == 45                # all but finetune (no formats line up)
+    assert (same.same_as != '').sum() == 0 and (cross.same_as != '').sum() == 10 # 4 px into the ViT's 4x4 grid: 5 twins a gap
+    assert set(cross[cross.same_as != ''].first_deleted_block) == {3}
     parents = p[p.role == 'parent']
     assert sorted(parents.parent_of) == ['both', 'dest', 'source'] and parents.applies.all()
     nets, x = {}, torch.randn(2, 1, 32, 32)                                  # random weights, shared between the builds
-    for cfg in p[p.applies].config:
+    for cfg in p[p.applies & (p.same_as == '')].config:                    # a twin's config is its original's
         model = model_from_config(cfg, (1, 32, 32), pretrained=False, networks=nets).eval()
         with torch.no_grad(): assert model(x).shape == (2, 10)

@@ -154,7 +154,7 @@ BAD = [  # (case, dataset or None, change to the config, key named, words in the
     ('folder without class folders', {'folder': 'bad/loose'}, {}, 'train_config.dataset.folder', 'has no class folders'),
     ('npz missing y_test', {'arrays': 'bad/no_y_test.npz'}, {}, 'train_config.dataset.arrays', 'has no y_test'),
     ('labels out of range', {'arrays': 'bad/label_12.npz', 'num_classes': 10}, {}, 'train_config.dataset',
-     'labels out of range: test labels holds 12'),
+     'labels out of range: y_test holds 12, but there are 10 classes'),
     ('more classes than the model predicts', {'arrays': 'bad/label_12.npz'}, {}, 'train_config.dataset',
      'the data has 13 classes but the model predicts 10'),
     ('mismatched channels', {'arrays': 'bad/rgb.npz'}, {}, 'train_config.data_preprocessing.channels',

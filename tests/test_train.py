@@ -39,7 +39,8 @@ def test_stitch_train_cli_end_to_end(name, tmp_path):
     assert {'Overall/Train Loss', 'Overall/Train Accuracy', 'Overall/Test Accuracy', 'Time/Train', 'Time/Images per Second'} <= set(table.columns)
     assert table['Overall/Train Loss'].iloc[-1] < table['Overall/Train Loss'].iloc[1]
     ran = yaml.safe_load((folder/'result-0.config.yml').read_text())
-    assert ran['train_config']['epochs'] == 2 and ran['train_config']['data_preprocessing']['channels'] == 1
+    assert ran['train_config']['epochs'] == 2
+    assert json.loads((folder/'model.json').read_text())['preprocessing']['channels'] == 1   # what the images got
     assert {'checkpoint-last.pt', 'checkpoint-epoch-1.pt', 'checkpoint-epoch-2.pt'} <= {p.name for p in folder.iterdir()}
     assert json.loads((folder/'status.json').read_text())['state'] == 'done'
     torch.load(folder/'checkpoint-last.pt', weights_only=True)            # loads with the safe loader
