@@ -121,11 +121,12 @@ def stitch(src:str,                 # source network: a timm or torchvision name
 
 # %% ../nbs/11_stitch.ipynb #4ab5799d
 def _adapter_step(model:Assembly)->int:
-    "Index of the one trainable step, which must be followed by the destination's `Subnet`."
+    "Index of the last adapter of the one trainable series, which must be followed by the destination's `Subnet`."
     trainable = [i for i, s in enumerate(model.steps) if any(p.requires_grad for p in s.parameters())]
-    if len(trainable) != 1:
-        raise UserError(f"closed-form init fits one linear adapter; this model has {len(trainable)} trainable parts")
-    i = trainable[0]
+    if not trainable or trainable != list(range(trainable[0], trainable[-1] + 1)):
+        raise UserError(f"closed-form init fits the adapters between two frozen networks; this model has trainable "
+                        f"parts at steps {trainable}")
+    i = trainable[-1]
     if i + 1 >= len(model.steps) or not hasattr(model.steps[i + 1].body, 'source_network'):
         raise UserError("closed-form init needs the destination network (a Subnet) right after the adapter")
     return i
