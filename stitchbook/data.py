@@ -314,8 +314,9 @@ class ImagePipeline:
     def __call__(self, img)->torch.Tensor:
         p = self.prep
         x = as_image_tensor(img)
+        if 'random_resized_crop' not in self.names:      # on the stored pixels, as the in-memory path does
+            x = fit_size(x, p.image_size, p.resize, p.crop_pct, p.interpolation)
         x = to_channels((x.float().div(255) if x.dtype == torch.uint8 else x.float())[None], p.channels)[0]
-        if 'random_resized_crop' not in self.names: x = fit_size(x, p.image_size, p.resize, p.crop_pct, p.interpolation)
         for step in self.steps: x = step(x)
         return TF.normalize(x, list(p.mean), list(p.std))
 
