@@ -373,6 +373,13 @@ def _subset(n_total:int, n:int|None, seed:int)->torch.Tensor|None:
     if not n or n >= n_total: return None
     return torch.randperm(n_total, generator=torch.Generator().manual_seed(seed))[:n].sort().values
 
+def _split_subset(data, tc:dict, pre:dict, train:bool):
+    "A split (a Dataset, or `(images, labels)` tensors) cut to its seeded `subset`/`test_subset`, if one is asked for."
+    n = len(data[0]) if isinstance(data, tuple) else len(data)
+    keep = _subset(n, pre.get('subset' if train else 'test_subset'), tc.get('seed', 0) + (0 if train else 1))
+    if keep is None: return data
+    return (data[0][keep], data[1][keep]) if isinstance(data, tuple) else torch.utils.data.Subset(data, keep.tolist())
+
 def _check_preprocessing(tc:dict)->dict:
     pre = tc.get('data_preprocessing') or {}
     for k in pre:
@@ -423,18 +430,16 @@ def make_data(train_config:dict,        # a job's `train_config` (dataset, batch
                          'train_config.data_augmentation')
     if info.in_memory:
         split = load_fashion_mnist(root, download)
-        train, test = (_tensor_loader(tc, pre, split[s], prep, aug, s == 'train', eval_batch_size)
+        train, test = (_tensor_loader(tc, _split_subset(split[s], tc, pre, s == 'train'), prep, aug, s == 'train',
+                                      eval_batch_size)
                        for s in ('train', 'test'))
         return Data(train, test, info, shape, info.num_classes, prep, info.name)
     return _torch_data(tc, info, root, prep, aug, workers, eval_batch_size, pre)
 
 # %% ../nbs/12_data.ipynb #1cf9aea8
-def _tensor_loader(tc:dict, pre:dict, xy, prep:Preprocessing, aug, train:bool, eval_bs=None)->TensorLoader:
-    "A `TensorLoader` over `(images, labels)`, on a seeded subset when one is asked for."
-    x, y = xy
-    seed = tc.get('seed', 0)
-    keep = _subset(len(x), pre.get('subset' if train else 'test_subset'), seed + (0 if train else 1))
-    if keep is not None: x, y = x[keep], y[keep]
+def _tensor_loader(tc:dict, xy, prep:Preprocessing, aug, train:bool, eval_bs=None)->TensorLoader:
+    "A `TensorLoader` over `(images, labels)`."
+    (x, y), seed = xy, tc.get('seed', 0)
     bs = tc.get('batch_size', 128)
     return TensorLoader(x, y, bs if train else (eval_bs or bs), prep.image_size, prep.mean, prep.std, prep.channels,
                         shuffle=train, augment=aug if train else (), seed=seed,
@@ -467,10 +472,8 @@ class SeededLoader:
 
 def _seeded_loaders(tc, pre, train_ds, test_ds, workers, eval_bs):
     seed, bs = tc.get('seed', 0), tc.get('batch_size', 128)
-    pick = lambda ds, k, s: (ds if (keep := _subset(len(ds), pre.get(k), s)) is None
-                             else torch.utils.data.Subset(ds, keep.tolist()))
-    return (SeededLoader(pick(train_ds, 'subset', seed), bs, True, seed, workers, tc.get('max_batches')),
-            SeededLoader(pick(test_ds, 'test_subset', seed + 1), eval_bs or bs, False, seed, workers))
+    return (SeededLoader(_split_subset(train_ds, tc, pre, True), bs, True, seed, workers, tc.get('max_batches')),
+            SeededLoader(_split_subset(test_ds, tc, pre, False), eval_bs or bs, False, seed, workers))
 
 def _torch_data(tc, info, root, prep, aug, workers, eval_bs, pre)->Data:
     train_ds = _torch_dataset(info, tc['dataset'], root, True, ImagePipeline(prep, aug))
@@ -526,15 +529,10 @@ def _own_data(tc, pre, src:Source, input_shape, model_cfg, workers, eval_bs)->Da
         train, test = _seeded_loaders(tc, pre, Mapped(src.train, ImagePipeline(prep, aug)),
                                       Mapped(src.test, ImagePipeline(prep)), workers, eval_bs)
         return Data(train, test, info, shape, src.num_classes, prep, f"{src.form} {src.where}")
-    seed = tc.get('seed', 0)
     splits = {}
-    for name, ds, k, s in (('train', src.train, 'subset', seed), ('test', src.test, 'test_subset', seed + 1)):
-        if not src.in_tensors:
-            keep = _subset(len(ds), pre.get(k), s)
-            splits[name] = _decode(ds if keep is None else torch.utils.data.Subset(ds, keep.tolist()),
-                                   native[0], prep, name)
-        else: splits[name] = ds
+    for name, ds in (('train', src.train), ('test', src.test)):
+        ds = _split_subset(ds, tc, pre, name == 'train')
+        splits[name] = ds if src.in_tensors else _decode(ds, native[0], prep, name)
     classes = check_labels({f"{s} labels": splits[s][1] for s in splits}, src.num_classes, src.form)
-    loaders = [_tensor_loader(tc, pre if src.in_tensors else {}, splits[s], prep, aug, s == 'train', eval_bs)
-               for s in ('train', 'test')]
+    loaders = [_tensor_loader(tc, splits[s], prep, aug, s == 'train', eval_bs) for s in ('train', 'test')]
     return Data(*loaders, replace(info, num_classes=classes), shape, classes, prep, f"{src.form} {src.where}")

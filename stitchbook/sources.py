@@ -82,7 +82,7 @@ def as_images(x, where:str='arrays', layout:str|None=None)->torch.Tensor:
         x = x.permute(0, 3, 1, 2)
     return _pixels(x.contiguous(), where)
 
-def as_image_tensor(img, where:str='dataset')->torch.Tensor:
+def as_image_tensor(img, where:str='')->torch.Tensor:
     "One example's image (PIL, array or tensor) as C×H×W."
     if isinstance(img, Image.Image):
         img = np.asarray(img.convert('L' if img.mode in ('1', 'L', 'LA', 'I', 'I;16', 'F') else 'RGB'))
@@ -283,4 +283,4 @@ def native_shape(source:Source)->tuple:
     "The C×H×W of the first training image."
     if source.in_tensors: return tuple(source.train[0].shape[1:])
     if not len(source.train): raise _err('', f"{source.where}: the training split is empty")
-    return tuple(as_image_tensor(source.train[0][0], 'dataset').shape)
+    return tuple(as_image_tensor(source.train[0][0]).shape)
