@@ -83,6 +83,7 @@ CHECKS = {
     'num>=0': (lambda v: _is_num(v) and v >= 0, "a number >= 0"),
     'dict': (lambda v: isinstance(v, dict), "a mapping of keys"),
     'list': (lambda v: isinstance(v, list), "a list"),
+    'fraction': (lambda v: _is_num(v) and 0 < v < 1, "a number between 0 and 1, e.g. 0.1"),
     'any': (lambda v: True, ""),
     'dataset': (lambda v: isinstance(v, (str, dict)), "a dataset name or a mapping (folder:, arrays:, factory: or hf:)"),
     'datasets': (lambda v: isinstance(v, list) and len(v) > 0 and all(isinstance(d, (str, dict)) for d in v),
@@ -99,7 +100,8 @@ JOB_KEYS = {**MODEL_KEYS, **RUN_OPTIONS, 'train_config': 'dict', 'metrics': 'lis
 TRAIN_KEYS = dict(dataset='dataset', tasks='list', data_augmentation='any', data_preprocessing='dict', seed='int',
                   epochs='int>=0', batch_size='int>0', max_batches='int>0', max_steps='int>0', optimizer='str',
                   optimizer_args='dict', lr='num>0', lr_scheduler='str', lr_scheduler_args='dict',
-                  lr_scheduler_cadence='str', loss_fn='str', aux_losses='list', max_grad_norm='num>=0', init='any')
+                  lr_scheduler_cadence='str', loss_fn='str', aux_losses='list', max_grad_norm='num>=0', init='any',
+                  val_fraction='fraction')
 METRICS = ('accuracy', 'top1', 'top5')
 LOSSES = ('cross_entropy', 'CrossEntropyLoss', 'nll', 'NLLLoss', 'mse', 'MSELoss')
 
