@@ -6,7 +6,7 @@ Docs: https://stitchbook.github.io/stitchbook/assembly.html.md"""
 
 # %% ../nbs/09_assembly.ipynb #ccebee34
 from __future__ import annotations
-import inspect
+import inspect, re
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
@@ -21,10 +21,11 @@ from timm.data import resolve_data_config
 from .config import ConfigError, key_path, load_config, check_config, did_you_mean
 from .parts import Step, Parallel, PART_CLASSES, PART_KEYS, COMMON_KEYS, check_part
 from .data import dataset_info
+from .files import sha256
 
 # %% auto #0
 __all__ = ['Build', 'build_part', 'build_series', 'Assembly', 'summary', 'model_from_config', 'weight_sources',
-           'source_data_config', 'stitch_check']
+           'source_data_config', 'load_part_weights', 'stitch_check']
 
 # %% ../nbs/09_assembly.ipynb #b0149dfd
 @dataclass
@@ -39,6 +40,7 @@ class Build:
     nets: dict = field(default_factory=dict)
     input_shape: tuple|None = None     # the model's input, once chosen (for messages)
     shape_from: str = ''
+    weights_given: tuple = ()          # key paths of the top-level parts whose weights `part_weights` gives
 
     def network(self, args:dict, extra:dict, path:tuple, optional:str|None=None)->nn.Module:
         "The network `args` names, built with constructor keys `extra` (less `optional` if refused), once per spelling."
@@ -150,6 +152,8 @@ def _refuse_random_frozen(body:nn.Module, args:dict, path:tuple, b:Build):
     "A frozen network with random weights trains nothing useful: refuse it unless `pretrained: false` says so."
     origin = getattr(getattr(body, 'source_network', body), 'weights_from', None) or {}
     if origin.get('source') != 'random' or args.get('pretrained') is False or b.pretrained is False: return
+    here = key_path(*path)
+    if any(here == g or here.startswith((g + '.', g + '[')) for g in b.weights_given): return   # part_weights gives them
     raise ConfigError(key_path(*path, 'pretrained'), f"this part is frozen but its weights are random ({args.get('model_name')!r} "
                       "was built without pretrained weights or a ckp_path). Give it weights (pretrained: true, a ckp_path, "
                       "or a factory that loads them), or say pretrained: false to freeze random features on purpose", b.source)
@@ -288,16 +292,19 @@ def model_from_config(config,                 # a config mapping, or the path of
                       pretrained:bool|None=None,   # `False` forces random weights everywhere
                       networks:dict|None=None,     # loaded networks to share between builds (filled as it goes)
                       data_shape:tuple|None=None)->Assembly: # the data's (C, H, W): the size when nothing else says
-    "Check a job config and build its model, with a dry forward pass through every part."
+    "Check a job config and build its model, with a dry forward pass through every part; then load its `part_weights`."
     if isinstance(config, (str, Path)): config = load_config(config)
     source = getattr(config, 'path', None)
     check_config(config, source)
     for spec, path in _top_parts(config): check_part(spec, path, source)
     if 'head' in config: check_part(config['head'], ('head',), source)
     class_token = (config.get('reformat_options') or {}).get('class_token', 'zeros')
-    if class_token not in CLASS_TOKENS: raise ConfigError('reformat_options.class_token', f"use one of {', '.join(CLASS_TOKENS)}", source)
-    b = Build(pretrained, num_classes, class_token, bool(config.get('unfrozen', False)), config.get('freeze_bn_stats', True), source,
-              networks if networks is not None else {})
+    if class_token not in CLASS_TOKENS:
+        raise ConfigError('reformat_options.class_token', f"use one of {', '.join(CLASS_TOKENS)}", source)
+    b = Build(pretrained, num_classes, class_token, bool(config.get('unfrozen', False)),
+              config.get('freeze_bn_stats', True), source, networks if networks is not None else {})
+    tops = [key_path(*p) for _, p in _top_parts(config)] + (['head'] if 'head' in config else [])
+    b.weights_given = tuple(tops[i] for e in config.get('part_weights') or [] for i in e['parts'] if i < len(tops))
     shape, b.shape_from = _input_shape(config, b, tuple(input_shape) if input_shape else None, data_shape)
     b.input_shape = shape
     x = torch.randn(2, *shape)
@@ -307,6 +314,7 @@ def model_from_config(config,                 # a config mapping, or the path of
         model = Assembly([step])
     model, y = _with_head(model, y, config.get('head'), ('head',), b)
     model.config, model.input_shape = config, shape
+    if config.get('part_weights'): load_part_weights(model, config['part_weights'], source)
     return model.train()
 
 # %% ../nbs/09_assembly.ipynb #b77578ae
@@ -317,7 +325,12 @@ def _network_steps(model:nn.Module):
 
 def weight_sources(model:nn.Module)->list:
     "Where each network of `model` got its weights: one `{'part': key path, 'source': ..., ...}` per network part."
-    return [{'part': s.path, **(getattr(net, 'weights_from', None) or {'source': 'unknown'})} for s, net in _network_steps(model)]
+    out = []
+    for top in (model.steps if isinstance(model, Assembly) else [model]):
+        if getattr(top, 'weights_from', None): out.append({'part': top.path, **top.weights_from})  # part_weights
+        else: out += [{'part': s.path, **(getattr(net, 'weights_from', None) or {'source': 'unknown'})}
+                      for s, net in _network_steps(top)]
+    return out
 
 def source_data_config(model:nn.Module)->dict|None:
     "The first network's data config (timm's mean, std, crop_pct, interpolation), unless its weights are random."
@@ -329,6 +342,61 @@ def source_data_config(model:nn.Module)->dict|None:
     said = {k for k in ('mean', 'std', 'crop_pct', 'interpolation', 'input_size') if cfg.get(k) is not None}
     resolved = resolve_data_config(pretrained_cfg=dict(cfg))    # timm's reading of it; its defaults are not the model's
     return {**{k: v for k, v in resolved.items() if k in said}, 'name': name}
+
+# %% ../nbs/09_assembly.ipynb #f5571e9b
+def _checkpoint_state(path:str, at:str, source)->dict:
+    "The model state dict of a job checkpoint (`checkpoint-last.pt`: a dict whose 'model' is it), read safely."
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(at, f"no checkpoint file {p.resolve()} (a relative path is read from the folder the job runs "
+                          f"in, {Path.cwd()}); give a finished job's checkpoint-last.pt", source)
+    try: state = torch.load(p, map_location='cpu', weights_only=True)
+    except Exception as e:
+        raise ConfigError(at, f"{p} is not a checkpoint torch can read safely ({type(e).__name__}: "
+                          f"{str(e).splitlines()[0] if str(e) else ''})", source) from None
+    state = state.get('model', state) if isinstance(state, dict) else None
+    if not isinstance(state, dict): raise ConfigError(at, f"{p} holds no model state dict", source)
+    return state
+
+def _part_state(state:dict, j:int)->dict:
+    "The weights of top-level part `j` in a whole model's state dict (its `steps.j.` keys), without the prefix."
+    pre = f"steps.{j}."
+    return {k[len(pre):]: v for k, v in state.items() if k.startswith(pre)}
+
+def _check_fit(step:Step, got:dict, what:str, at:str, source):
+    "Refuse weights `got` that are not the same kind and shape of part as `step`, naming the part and the tensor."
+    want = step.state_dict()
+    missing, extra = sorted(set(want) - set(got)), sorted(set(got) - set(want))
+    if missing or extra:
+        raise ConfigError(at, f"part {what} has other weights than {step.path} ({step.kind}) here: " +
+                          (f"{missing[0]} is missing there" if missing else f"{extra[0]} is not here") +
+                          f" ({len(missing)} missing, {len(extra)} extra); is it the same kind of part?", source)
+    bad = next((k for k in want if want[k].shape != got[k].shape), None)
+    if bad: raise ConfigError(at, f"part {what} does not fit {step.path} ({step.kind}): its {bad} is "
+                              f"{tuple(got[bad].shape)} there and {tuple(want[bad].shape)} here", source)
+
+# %% ../nbs/09_assembly.ipynb #6923a4fb
+def load_part_weights(model:Assembly,   # a built model
+                      entries:list,     # `part_weights`: `{checkpoint, parts, from_parts?}` mappings
+                      source=None)->Assembly: # the config file, for messages
+    "Give the top-level parts each entry names the weights of the same (or `from_parts`) parts of its checkpoint."
+    n, states = len(model.steps), {}
+    for i, e in enumerate(entries):
+        ckp = e['checkpoint']
+        if ckp not in states: states[ckp] = _checkpoint_state(ckp, key_path('part_weights', i, 'checkpoint'), source)
+        for j, (t, s) in enumerate(zip(e['parts'], e.get('from_parts', e['parts']))):
+            at = key_path('part_weights', i, 'parts', j)
+            if t >= n: raise ConfigError(at, f"there is no part {t}: the model has {n} top-level part(s), 0 to {n - 1} "
+                                         f"({', '.join(st.path for st in model.steps)})", source)
+            got = _part_state(states[ckp], s)
+            if not got and model.steps[t].state_dict():
+                have = sorted({int(k.split('.')[1]) for k in states[ckp] if re.match(r'steps\.\d+\.', k)})
+                raise ConfigError(at, f"{ckp} has no weights for part {s}; its parts with weights are {have}", source)
+            _check_fit(model.steps[t], got, f"{s} of {ckp}", at, source)
+            model.steps[t].load_state_dict(got)
+            model.steps[t].weights_from = {'source': 'job checkpoint', 'path': str(Path(ckp).resolve()),
+                                           'checkpoint_part': s, 'sha256': sha256(ckp)}
+    return model
 
 # %% ../nbs/09_assembly.ipynb #550fe8a5
 def _data_classes(cfg:dict)->int|None:

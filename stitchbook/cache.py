@@ -6,7 +6,7 @@ Docs: https://stitchbook.github.io/stitchbook/cache.html.md"""
 
 # %% ../nbs/14_cache.ipynb #f91cfb64
 from __future__ import annotations
-import tempfile
+import hashlib, tempfile
 from pathlib import Path
 import numpy as np
 import torch
@@ -14,7 +14,7 @@ from torch import nn
 from .data import TensorLoader
 
 # %% auto #0
-__all__ = ['split_prefix', 'cache_blocker', 'ActivationCache', 'CachedLoader']
+__all__ = ['MEMO_BYTES', 'split_prefix', 'cache_blocker', 'cache_key', 'ActivationCache', 'CachedLoader']
 
 # %% ../nbs/14_cache.ipynb #8a02f19e
 def split_prefix(model)->tuple:
@@ -32,28 +32,53 @@ def cache_blocker(prefix:nn.Sequential, loader)->str|None:
     if loader.augment: return f"the training data is randomly augmented ({', '.join(loader.augment)})"
     return None
 
+# %% ../nbs/14_cache.ipynb #1e507318
+def cache_key(prefix:nn.Sequential, loader:TensorLoader)->str:
+    "What decides a cache's features: the prefix's code and weights, the images, and how the loader prepares them."
+    h = hashlib.sha256(repr(prefix).encode())
+    for m in prefix.modules():
+        if isinstance(m, torch.fx.GraphModule): h.update(m.code.encode())
+    for k, v in prefix.state_dict().items(): h.update(k.encode()); h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    h.update(loader.images.contiguous().numpy().tobytes())
+    h.update(repr((loader.size, loader.mean.flatten().tolist(), loader.std.flatten().tolist(), loader.channels,
+                   sorted(loader.fit.items()))).encode())
+    return h.hexdigest()
+
+_MEMO = {}           # cache_key -> features: the in-memory caches of this process, newest last
+MEMO_BYTES = 1 << 30 # how many bytes of them a process keeps for the next job
+
+def _remember(key:str, features:torch.Tensor):
+    "Keep `features` for a later job of this process, dropping the oldest kept ones beyond `MEMO_BYTES`."
+    _MEMO.pop(key, None); _MEMO[key] = features
+    while sum(f.numel() * 4 for f in _MEMO.values()) > MEMO_BYTES and len(_MEMO) > 1: _MEMO.pop(next(iter(_MEMO)))
+
 # %% ../nbs/14_cache.ipynb #83cf3f50
 class ActivationCache:
-    "The outputs of a frozen prefix for every example of an in-memory loader, computed once."
+    "The outputs of a frozen prefix for every example of an in-memory loader, computed once per process."
     def __init__(self, prefix:nn.Sequential, loader:TensorLoader, max_memory:int=2 << 30, folder=None, batch_size:int=1024, progress:bool=False):
-        self.base = loader
-        n, was = len(loader.images), prefix.training
+        self.base, n, was = loader, len(loader.images), prefix.training
         prefix.eval()
         plain = TensorLoader(loader.images, loader.labels, batch_size, loader.size, loader.mean.flatten().tolist(),
-                             loader.std.flatten().tolist(), loader.channels)
+                             loader.std.flatten().tolist(), loader.channels, **loader.fit)
         with torch.no_grad():
             first = prefix(plain.batch(0, 0)[0][:1])
-            self.shape, nbytes = tuple(first.shape[1:]), n * first[0].numel() * 4
-            self.on_disk = nbytes > max_memory
-            if self.on_disk:
-                self.file = Path(tempfile.mkstemp(suffix='.f32', dir=folder)[1])
-                self.features = torch.from_numpy(np.memmap(self.file, np.float32, 'w+', shape=(n, *self.shape)))
-            else: self.features = torch.empty(n, *self.shape)
-            from tqdm.auto import tqdm
-            for b in tqdm(range(len(plain)), desc='activation cache', disable=not progress, leave=False):
-                self.features[b * batch_size:(b + 1) * batch_size] = prefix(plain.batch(0, b)[0])
+            self.shape, self.nbytes = tuple(first.shape[1:]), n * first[0].numel() * 4
+            self.on_disk = self.nbytes > max_memory
+            key = None if self.on_disk else cache_key(prefix, loader)
+            self.reused = key in _MEMO
+            if self.reused: self.features = _MEMO[key]
+            else: self._compute(prefix, plain, n, folder, batch_size, progress)
+            if key: _remember(key, self.features)
         prefix.train(was)
-        self.nbytes = nbytes
+
+    def _compute(self, prefix, plain, n, folder, batch_size, progress):
+        if self.on_disk:
+            self.file = Path(tempfile.mkstemp(suffix='.f32', dir=folder)[1])
+            self.features = torch.from_numpy(np.memmap(self.file, np.float32, 'w+', shape=(n, *self.shape)))
+        else: self.features = torch.empty(n, *self.shape)
+        from tqdm.auto import tqdm
+        for b in tqdm(range(len(plain)), desc='activation cache', disable=not progress, leave=False):
+            self.features[b * batch_size:(b + 1) * batch_size] = prefix(plain.batch(0, b)[0])
 
     def loader(self)->'CachedLoader': return CachedLoader(self)
 
@@ -62,7 +87,9 @@ class ActivationCache:
         self.features = None
         if self.on_disk: self.file.unlink(missing_ok=True)
 
-    def __repr__(self): return f"ActivationCache({len(self.base.images)}x{list(self.shape)}, {self.nbytes / 2**20:.0f} MiB, {'on disk' if self.on_disk else 'in memory'})"
+    def __repr__(self):
+        where = 'on disk' if self.on_disk else 'in memory, reused' if self.reused else 'in memory'
+        return f"ActivationCache({len(self.base.images)}x{list(self.shape)}, {self.nbytes / 2**20:.0f} MiB, {where})"
 
 # %% ../nbs/14_cache.ipynb #d9f5fd6e
 class CachedLoader:

@@ -13,7 +13,8 @@ from .errors import UserError
 
 # %% auto #0
 __all__ = ['CHECKS', 'RUN_OPTIONS', 'MODEL_KEYS', 'JOB_KEYS', 'TRAIN_KEYS', 'METRICS', 'LOSSES', 'key_path', 'ConfigError',
-           'did_you_mean', 'Config', 'load_config', 'check_keys', 'check_train_config', 'check_config']
+           'did_you_mean', 'Config', 'load_config', 'check_keys', 'check_train_config', 'check_part_weights',
+           'check_config']
 
 # %% ../nbs/07_config.ipynb #90fd65dc
 def key_path(*parts)->str:
@@ -90,13 +91,16 @@ CHECKS = {
                  "a non-empty list of dataset names or mappings"),
     'shape': (lambda v: isinstance(v, list) and len(v) == 3 and all(_is_int(d) and d > 0 for d in v),
               "a list [C, H, W] of three positive integers"),
+    'indices': (lambda v: isinstance(v, list) and len(v) > 0 and all(_is_int(i) and i >= 0 for i in v),
+                "a non-empty list of part indices (integers >= 0), e.g. [0, 1]"),
 }
 RUN_OPTIONS = dict(data_path='path', save_dir='path', metrics_output='path', save_checkpoints='bool',
                    eval_checkpoints='bool', checkpoint_initial_model='bool', resume_from='path', load_from='path',
                    strict_load='bool', start_epoch='int>=0', test_only='bool', unfrozen='bool', workers='int>=0',
                    device='str', deterministic='bool', print_freq='int>0', verbose='bool', freeze_bn_stats='bool')
 MODEL_KEYS = dict(assembly='list', model='dict', head='dict', reformat_options='dict', input_shape='shape')
-JOB_KEYS = {**MODEL_KEYS, **RUN_OPTIONS, 'train_config': 'dict', 'metrics': 'list', 'datasets': 'datasets'}
+JOB_KEYS = {**MODEL_KEYS, **RUN_OPTIONS, 'train_config': 'dict', 'metrics': 'list', 'datasets': 'datasets',
+            'part_weights': 'list'}
 TRAIN_KEYS = dict(dataset='dataset', tasks='list', data_augmentation='any', data_preprocessing='dict', seed='int',
                   epochs='int>=0', batch_size='int>0', max_batches='int>0', max_steps='int>0', optimizer='str',
                   optimizer_args='dict', lr='num>0', lr_scheduler='str', lr_scheduler_args='dict',
@@ -153,6 +157,33 @@ def check_train_config(tc:dict, source=None, path=('train_config',)):
             raise ConfigError(key_path(*path, 'tasks', i), "each task is a mapping with at least a dataset", source)
         check_train_config(task, source, path + ('tasks', i))
 
+# %% ../nbs/07_config.ipynb #2126bbe1
+_PART_WEIGHTS_KEYS = dict(checkpoint='str', parts='indices', from_parts='indices')
+
+def _entry(e, i:int, source)->dict:
+    "One checked `part_weights` entry."
+    at = ('part_weights', i)
+    if not isinstance(e, dict):
+        raise ConfigError(key_path(*at), f"write {{checkpoint: PATH, parts: [i, ...]}}, got {e!r}", source)
+    check_keys(e, _PART_WEIGHTS_KEYS, at, source)
+    for k in ('checkpoint', 'parts'):
+        if k not in e: raise ConfigError(key_path(*at, k), "missing: each entry names a checkpoint and the parts it "
+                                         "gives, e.g. {checkpoint: runs/a/checkpoint-last.pt, parts: [0]}", source)
+    if 'from_parts' in e and len(e['from_parts']) != len(e['parts']):
+        raise ConfigError(key_path(*at, 'from_parts'), f"gives {len(e['from_parts'])} part(s) for {len(e['parts'])} in "
+                          "parts; give one source part per part, in the same order", source)
+    return e
+
+def check_part_weights(entries:list, source=None):
+    "Check `part_weights`: each entry a checkpoint and the top-level parts it gives, each part given once."
+    given = {}
+    for i, e in enumerate(entries):
+        for j, p in enumerate(_entry(e, i, source)['parts']):
+            if p in given:
+                raise ConfigError(key_path('part_weights', i, 'parts', j), f"part {p} already takes its weights from "
+                                  f"part_weights[{given[p]}]; give each part one checkpoint", source)
+            given[p] = i
+
 # %% ../nbs/07_config.ipynb #cbb3f1c2
 def check_config(cfg:dict, source=None)->dict:
     "Check a job config's top-level keys, run options, metrics and `train_config`; return it."
@@ -164,6 +195,10 @@ def check_config(cfg:dict, source=None)->dict:
     check_keys(cfg, JOB_KEYS, (), source)
     if cfg.get('load_from') and cfg.get('resume_from'):
         raise ConfigError('load_from', "load_from (weights only) and resume_from (a whole run) exclude each other; keep one", source)
+    if cfg.get('load_from') and cfg.get('part_weights'):
+        raise ConfigError('part_weights', "load_from loads every part's weights after part_weights has set some, "
+                          "so they exclude each other; keep one", source)
+    check_part_weights(cfg.get('part_weights') or [], source)
     for i, m in enumerate(cfg.get('metrics', [])):
         if m not in METRICS and not (isinstance(m, str) and m.startswith('top') and m[3:].isdigit()):
             raise ConfigError(key_path('metrics', i), f"unknown metric {m!r}; use accuracy or topK (e.g. top5)", source)

@@ -13,7 +13,7 @@ import pandas as pd
 from fastcore.script import call_parse
 from .errors import UserError, user_errors
 from .files import atomic_write
-from .results import ACC, final, write_results
+from .results import ACC, final, write_results, over_seeds, best_lr
 
 # %% auto #0
 __all__ = ['PAGE', 'stitched', 'depth_chart', 'flops_chart', 'summary', 'write_report', 'stitch_report']
@@ -21,9 +21,11 @@ __all__ = ['PAGE', 'stitched', 'depth_chart', 'flops_chart', 'summary', 'write_r
 # %% ../nbs/20_report.ipynb #a97c42ef
 def stitched(df:pd.DataFrame)->pd.DataFrame:
     "The last epoch of each stitched job that has results, with numeric columns ready for charts."
-    f = final(df)
+    f = best_lr(over_seeds(df))
     f = f[(f.role == 'stitch') & f[ACC].notna()].copy()
     f['mflops'] = f.flops / 1e6 if 'flops' in f else float('nan')
+    spread = f.accuracy_std.fillna(0)
+    f['accuracy_low'], f['accuracy_high'] = f[ACC] - spread, f[ACC] + spread     # mean ± std over the seeds
     return f
 
 def _depth_row(f:pd.DataFrame, sweep:str, width:int, height:int, y_scale:alt.Scale)->alt.FacetChart:
@@ -35,9 +37,12 @@ def _depth_row(f:pd.DataFrame, sweep:str, width:int, height:int, y_scale:alt.Sca
         y=alt.Y(f'{ACC}:Q', title='test accuracy', scale=y_scale),
         color=alt.Color('adapter:N', title='stitcher'),
         tooltip=['sweep:N', 'adapter:N', 'source_stage:N', 'dest_stage:N', 'num_downsamples:Q', alt.Tooltip(f'{ACC}:Q', format='.3f'),
+                 alt.Tooltip('accuracy_std:Q', format='.3f', title='std over seeds'), 'seeds:Q',
                  alt.Tooltip('penalty:Q', format='.3f')])
     rule = alt.Chart().mark_rule(strokeDash=[4, 3], color='black').encode(y='mean(dest_parent_accuracy):Q')
-    return (alt.layer(points, rule, data=f).properties(width=width, height=height)
+    spread = alt.Chart().mark_rule(opacity=0.6).encode(x=alt.X('dest_stage:N', sort=dest_order), y='accuracy_low:Q',
+                                                      y2='accuracy_high:Q', color='adapter:N')
+    return (alt.layer(points, rule, spread, data=f).properties(width=width, height=height)
             .facet(column=alt.Column('source_stage:N', sort=src_order, title=f'{sweep}: source stage (last kept)'))
             .resolve_scale(x='independent'))
 
@@ -72,8 +77,10 @@ def summary(df:pd.DataFrame)->pd.DataFrame:
     if not len(f): return pd.DataFrame()
     best = f.loc[f.groupby(['sweep', 'source_stage', 'dest_stage'], sort=False)[ACC].idxmax()]
     best = best.sort_values(['sweep', 'source_depth', 'dest_depth'])
-    return best[['sweep', 'source_stage', 'dest_stage', 'num_downsamples', 'adapter', ACC, 'dest_parent_accuracy', 'penalty']].rename(
-        columns={ACC: 'accuracy', 'dest_parent_accuracy': 'parent accuracy', 'adapter': 'best stitcher'})
+    cols = ['sweep', 'source_stage', 'dest_stage', 'num_downsamples', 'adapter', ACC]
+    cols += ['accuracy_std', 'seeds'] if (f.seeds > 1).any() else []                # the replicate spread
+    return best[cols + ['dest_parent_accuracy', 'penalty']].rename(columns={
+        ACC: 'accuracy', 'accuracy_std': '± std', 'dest_parent_accuracy': 'parent accuracy', 'adapter': 'best stitcher'})
 
 PAGE = """<h1>stitchbook sweep report</h1>
 <p>{where} &middot; {when} &middot; jobs: {states}</p>
@@ -86,7 +93,9 @@ def _job_counts(df:pd.DataFrame)->str:
     last = final(df)
     counts = ', '.join(f"{n} {s}" for s, n in last.state.value_counts().items())
     shared = int((last['same_as'].fillna('') != '').sum()) if 'same_as' in last else 0
-    return counts + (f" ({shared} share the run of a job with the same config: same_as)" if shared else '')
+    seeds = over_seeds(df).seeds
+    return (counts + (f" ({shared} share the run of a job with the same config: same_as)" if shared else '')
+            + (f"; {seeds.max()} seeds per job, accuracies are means ± std over them" if seeds.max() > 1 else ''))
 
 def write_report(df:pd.DataFrame, folder, title:str='')->dict:
     "Write `report.html` and the charts as PNG into `folder`; return their paths."

@@ -16,7 +16,7 @@ from .job import load_results, result_files
 from .sweep import job_state
 
 # %% auto #0
-__all__ = ['ACC', 'collect', 'final', 'write_results']
+__all__ = ['ACC', 'VAL', 'collect', 'final', 'write_results', 'over_seeds', 'best_lr']
 
 # %% ../nbs/19_results.ipynb #ebc2a017
 ACC = 'Overall/Test Accuracy'
@@ -41,10 +41,10 @@ def _job_rows(folder:Path, sweep_default:str, trust_pickles:bool=False)->pd.Data
 def _baselines(df:pd.DataFrame)->pd.DataFrame:
     "Join each sweep's parent accuracies onto its rows; add the stitching penalty."
     parents = df[df.role == 'parent']
-    acc = {(r.sweep, r.parent_of): r[ACC] for _, r in parents.iterrows()}
-    def pick(sweep, *roles): return next((acc[(sweep, r)] for r in roles if (sweep, r) in acc), float('nan'))
-    df['source_parent_accuracy'] = [pick(s, 'source', 'both') for s in df.sweep]
-    df['dest_parent_accuracy'] = [pick(s, 'dest', 'both') for s in df.sweep]
+    acc = {(r.sweep, r.dataset, r.parent_of): r[ACC] for _, r in parents.iterrows()}       # per sweep and dataset
+    def pick(key, *roles): return next((acc[(*key, r)] for r in roles if (*key, r) in acc), float('nan'))
+    df['source_parent_accuracy'] = [pick(k, 'source', 'both') for k in zip(df.sweep, df.dataset)]
+    df['dest_parent_accuracy'] = [pick(k, 'dest', 'both') for k in zip(df.sweep, df.dataset)]
     df['penalty'] = df.dest_parent_accuracy - df[ACC]
     return df
 
@@ -58,7 +58,8 @@ def collect(root,                      # folder holding the sweeps' job folders
     df = pd.concat([_job_rows(m.parent, m.parent.parent.name, trust_pickles) for m in metas], ignore_index=True)
     df = df.sort_values('role', key=lambda r: r != 'parent', kind='stable').reset_index(drop=True)   # parents first
     if ACC not in df: df[ACC] = float('nan')
-    df['same_as'] = df.same_as.fillna('') if 'same_as' in df else ''
+    for col in ('same_as', 'dataset', 'replicate_of'): df[col] = df[col].fillna('') if col in df else ''
+    df['replicate'] = df.replicate_of.where(df.replicate_of != '', df.folder.map(lambda f: Path(f).name))
     df['source_depth'] = df.first_deleted_block
     df['dest_depth'] = df.last_deleted_block + 1
     for col, part in (('source_stage', df.source_depth - 1), ('dest_stage', df.dest_depth)):  # the reference's: none
@@ -77,3 +78,34 @@ def write_results(root, path=None, trust_pickles:bool=False)->pd.DataFrame:
     df = collect(root, trust_pickles)
     atomic_write(Path(path or Path(root)/'results.parquet'), lambda p: df.to_parquet(p))
     return df
+
+# %% ../nbs/19_results.ipynb #a13a3048
+VAL = 'Overall/Val Accuracy'
+
+def _job_key(f:pd.DataFrame, cols)->pd.Series:
+    "One string per row naming its group: the values of `cols` that the table has, joined."
+    cols = [c for c in cols if c in f]
+    return pd.Series(['|'.join(map(str, r)) for r in f[cols].itertuples(index=False)], index=f.index, dtype=object)
+
+def over_seeds(df:pd.DataFrame)->pd.DataFrame:
+    "The last epoch of each job, averaged over its replicates: mean accuracy, `accuracy_std` and `seeds` (their count)."
+    f = final(df.reset_index(drop=True)).copy()
+    key = _job_key(f, ['sweep', 'dataset', 'replicate' if 'replicate' in f else 'folder'])
+    g = f.groupby(key, sort=False)
+    out = f.loc[~key.duplicated()].copy()
+    at = key[out.index]
+    for col in [c for c in (ACC, VAL, 'penalty') if c in f]: out[col] = at.map(g[col].mean()).values
+    out['accuracy_std'] = at.map(g[ACC].std()).values          # NaN for a single seed
+    out['seeds'] = at.map(g[ACC].count()).values
+    return out
+
+def best_lr(f:pd.DataFrame)->pd.DataFrame:
+    "Rows of an lr grid cut to the lr with the best mean validation accuracy per job; rows without an lr pass."
+    if 'lr' not in f or f.lr.isna().all(): return f
+    by = (f[VAL].fillna(f[ACC]) if VAL in f else f[ACC]).fillna(-1)      # test accuracy only where no validation
+    job = _job_key(f, ['sweep', 'dataset', 'role', 'parent_of', 'arch', 'first_deleted_block', 'last_deleted_block',
+                       'num_downsamples', 'adapter'])
+    score = by.groupby([job, f.lr], dropna=False).mean()
+    best = score.groupby(level=0).idxmax().map(lambda k: k[1])
+    return f[f.lr.isna() | (f.lr == job.map(best))]
+

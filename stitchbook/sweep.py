@@ -21,13 +21,15 @@ from .files import atomic_write
 from .job import read_status, write_status, result_files
 
 # %% auto #0
-__all__ = ['NETWORK_KEYS', 'SWEEP_KEYS', 'LAUNCHER_KEYS', 'SLURM_KEYS', 'METADATA', 'EXTRA_METADATA', 'check_launcher',
-           'check_sweep', 'arch_parts', 'arch_gaps', 'network_parts', 'job_config', 'job_state', 'inside_root', 'plan',
-           'write_jobs', 'twins_of', 'share_run', 'fill_twins']
+__all__ = ['NETWORK_KEYS', 'KIND_KEYS', 'SWEEP_KEYS', 'LAUNCHER_KEYS', 'SLURM_KEYS', 'METADATA', 'EXTRA_METADATA',
+           'KIND_METADATA', 'check_launcher', 'check_sweep', 'arch_parts', 'arch_gaps', 'network_parts', 'job_config',
+           'job_state', 'inside_root', 'plan', 'network_args', 'write_jobs', 'twins_of', 'share_run', 'fill_twins']
 
 # %% ../nbs/17_sweep.ipynb #e2262b2e
 NETWORK_KEYS = ('stages', 'src_stages', 'dest_stages', 'arch', 'src_arch', 'dest_arch', 'model_args', 'input_shape')
-SWEEP_KEYS = NETWORK_KEYS + ('gaps', 'stitchers', 'train_config', 'reformat_options', 'project', 'metrics', 'launcher') + tuple(RUN_OPTIONS)
+KIND_KEYS = ('seeds', 'lrs', 'datasets', 'baselines')     # the other experiment kinds: `stitchbook.experiments`
+SWEEP_KEYS = (NETWORK_KEYS + ('gaps', 'stitchers', 'train_config', 'reformat_options', 'project', 'metrics', 'launcher')
+              + KIND_KEYS + tuple(RUN_OPTIONS))
 LAUNCHER_KEYS = dict(executor=str, parallel=int, chunk=str, timeout_min=int, threads=int, slurm=dict)
 SLURM_KEYS = dict(partition=str, gpus=int, cpus=int, mem=str, time=int, array_parallelism=int, account=str, qos=str,
                   extra=dict, setup=list)
@@ -216,11 +218,15 @@ def _same_as(rows:list)->list:
         if key is not None: first.setdefault(key, r['folder'])
     return rows
 
-def plan(cfg, root='experiments', name:str|None=None)->pd.DataFrame:
+def plan(cfg, root='experiments', name:str|None=None, base_only:bool=False)->pd.DataFrame:
     "One row per gap × stitcher of a sweep config (a path or a mapping), and one per parent network."
     source = Path(cfg) if isinstance(cfg, (str, Path)) else getattr(cfg, 'path', None)
     if isinstance(cfg, (str, Path)): cfg = load_config(cfg)
     check_sweep(cfg, source)
+    kinds = [k for k in KIND_KEYS if cfg.get(k)]
+    if kinds and not base_only:
+        raise ConfigError(kinds[0], "this sweep has more than one experiment kind in it; plan it with "
+                          "stitchbook.experiments.plan_experiment (what stitch-sweep does)", source)
     name = _check_name(name or (source.stem if source else 'sweep'), 'sweep name', source, 'the config file name')
     form = _network_form(cfg, None)
     src, dst, arch = network_parts(cfg)
@@ -245,6 +251,15 @@ def plan(cfg, root='experiments', name:str|None=None)->pd.DataFrame:
 # %% ../nbs/17_sweep.ipynb #9073bc1c
 METADATA = ('arch', 'first_deleted_block', 'last_deleted_block', 'num_downsamples', 'adapter')
 EXTRA_METADATA = ('sweep', 'role', 'parent_of', 'network', 'source_stage', 'dest_stage', 'same_as')
+KIND_METADATA = ('dataset', 'lr', 'replicate_of', 'encoder', 'head')    # written where a plan has them
+
+def network_args(spec)->list:
+    "The argument mappings of every network part (those with a `model_name`) in a config, however deeply nested."
+    if isinstance(spec, list): return [a for v in spec for a in network_args(v)]
+    if not isinstance(spec, dict): return []
+    return ([spec] if 'model_name' in spec else []) + [a for v in spec.values() for a in network_args(v)]
+
+def _given(v)->bool: return v is not None and v == v and v != ''     # not None, NaN or ''
 
 def _has_run(folder:Path)->bool:
     return any(next(folder.glob(g), None) for g in ('result-*', 'test-*', 'checkpoint-*.pt'))
@@ -255,10 +270,9 @@ def write_jobs(p:pd.DataFrame, pretrained:bool|None=None, force:bool=False)->lis
     for _, row in p[p.applies].iterrows():
         job = copy.deepcopy(row.config)
         if pretrained is False:
-            for part in job['assembly']:
-                for args in part.values():
-                    if 'model_name' in args: args['pretrained'] = False
-        meta = {k: (row[k].item() if hasattr(row[k], 'item') else row[k]) for k in METADATA + EXTRA_METADATA}
+            for args in network_args(job): args['pretrained'] = False
+        keys = METADATA + EXTRA_METADATA + tuple(k for k in KIND_METADATA if k in row and _given(row[k]))
+        meta = {k: (row[k].item() if hasattr(row[k], 'item') else row[k]) for k in keys}
         folder = inside_root(row.folder, row.root)
         files.append((folder, yaml.safe_dump(job, sort_keys=False), yaml.safe_dump(meta, sort_keys=False)))
     changed = [f for f, cfg, _ in files if not force and (f/'config.yml').exists() and (f/'config.yml').read_text() != cfg and _has_run(f)]
