@@ -25,8 +25,8 @@ from fastcore.basics import patch
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'DATASETS', 'FMNIST_FILES', 'DEBIAN_FMNIST', 'TENSOR_AUGMENTATIONS', 'RESIZE_MODES',
            'INTERPOLATIONS', 'PRE_KEY', 'PREPROCESSING_KEYS', 'MEMORY_BUDGET', 'default_data_path', 'DatasetInfo',
            'dataset_info', 'read_idx', 'find_fashion_mnist', 'load_fashion_mnist', 'fit_size', 'TensorLoader',
-           'to_channels', 'Preprocessing', 'resolve_preprocessing', 'ImagePipeline', 'Mapped', 'Data', 'make_data',
-           'SeededLoader']
+           'to_channels', 'Preprocessing', 'resolve_preprocessing', 'ImagePipeline', 'Mapped', 'subset_seed',
+           'train_val_split', 'Data', 'make_data', 'SeededLoader']
 
 # %% ../nbs/12_data.ipynb #f3e7480b
 def default_data_path()->Path:
@@ -164,6 +164,9 @@ class TensorLoader:
         "The examples of batch `b` of `epoch` that this process takes."
         idx = (self.order(epoch) if order is None else order)[b * self.bs:(b + 1) * self.bs]
         return idx[self.shard[0]::self.shard[1]]
+
+    @property
+    def num_examples(self)->int: return len(self.images)
 
     def __len__(self):
         n = len(self.images) // self.bs if self.drop_last else -(-len(self.images) // self.bs)
@@ -329,7 +332,7 @@ class Mapped(torch.utils.data.Dataset):
         return self.fn(img), int(y)
 
 # %% ../nbs/12_data.ipynb #02116e88
-def _torch_dataset(info:DatasetInfo, name:str, root:Path, train:bool, transform):
+def _torch_dataset(info:DatasetInfo, name:str, root:Path, train:bool, transform=None):
     if info.name == 'imagenet':
         folder = root/'imagenet'/('train' if train else 'val')
         if not folder.is_dir():
@@ -345,9 +348,68 @@ def _torch_dataset(info:DatasetInfo, name:str, root:Path, train:bool, transform)
         raise UserError(f"{name}: cannot read or download the dataset into {root/info.name} ({type(e).__name__}: {e}); "
                         "check data_path, or run once while online") from None
 
+# %% ../nbs/12_data.ipynb #c184970f
+_VAL_KEY = 'train_config.val_fraction'
+
+def subset_seed(train_config:dict)->int:
+    "The seed that draws the subsets and the validation split: `data_preprocessing.subset_seed`, else `seed`."
+    pre = train_config.get('data_preprocessing') or {}
+    if 'subset_seed' not in pre: return train_config.get('seed', 0)
+    s = pre['subset_seed']
+    if not (isinstance(s, int) and not isinstance(s, bool) and s >= 0):
+        raise ConfigError(f'{PRE_KEY}.subset_seed', f"must be an integer >= 0 (the seed that draws the subsets and "
+                          f"the validation split; default: train_config.seed), got {s!r}")
+    return s
+
+def _size(data)->int: return len(data[0]) if isinstance(data, tuple) else len(data)
+
+def _take(data, idx:torch.Tensor|None):
+    "The examples `idx` of a split (a Dataset, or `(images, labels)` tensors); all of them for `None`."
+    if idx is None: return data
+    return (data[0][idx], data[1][idx]) if isinstance(data, tuple) else torch.utils.data.Subset(data, idx.tolist())
+
+def _subset(n_total:int, n:int|None, seed:int)->torch.Tensor|None:
+    if not n or n >= n_total: return None
+    return torch.randperm(n_total, generator=torch.Generator().manual_seed(seed))[:n].sort().values
+
+def _test_subset(data, tc:dict):
+    "The test split cut to its seeded `test_subset`, if one is asked for."
+    pre = tc.get('data_preprocessing') or {}
+    return _take(data, _subset(_size(data), pre.get('test_subset'), subset_seed(tc) + 1))
+
+def _val_fraction(tc:dict)->float|None:
+    "`val_fraction`, checked: a number between 0 and 1, or `None` when the job holds out no validation split."
+    f = tc.get('val_fraction')
+    if f is None: return None
+    if not (isinstance(f, (int, float)) and not isinstance(f, bool) and 0 < f < 1):
+        raise ConfigError(_VAL_KEY, f"must be a number between 0 and 1, e.g. 0.1, got {f!r}")
+    return f
+
+def _hold_out(n:int, fraction:float, seed:int)->tuple:
+    "`(kept, held out)`: the sorted positions of `n` examples, a seeded `fraction` of them held out."
+    n_val = max(1, round(fraction * n))
+    if n_val >= n:
+        raise ConfigError(_VAL_KEY, f"{fraction} of {n} training example(s) leaves none to train on; "
+                                   "hold out a smaller fraction, or train on a larger subset")
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return order[n_val:].sort().values, order[:n_val].sort().values
+
+def train_val_split(data,                 # the training split: a Dataset, or `(images, labels)` tensors
+                    train_config:dict,    # reads `val_fraction`, `data_preprocessing.subset`, the seeds
+                    plain=None)->tuple:   # the same examples unaugmented, for the validation split (default: `data`)
+    "`(train, val)`: the seeded training subset, and the `val_fraction` of it held out (`val` is `None` without one)."
+    tc = train_config
+    seed = subset_seed(tc)
+    keep = _subset(_size(data), (tc.get('data_preprocessing') or {}).get('subset'), seed)
+    fraction = _val_fraction(tc)
+    if fraction is None: return _take(data, keep), None
+    keep = torch.arange(_size(data)) if keep is None else keep
+    rest, held = _hold_out(len(keep), fraction, seed + 2)
+    return _take(data, keep[rest]), _take(data if plain is None else plain, keep[held])
+
 # %% ../nbs/12_data.ipynb #46249a0c
-PREPROCESSING_KEYS = ('image_size', 'channels', 'subset', 'test_subset', 'data_augmentation', 'mean', 'std', 'resize',
-                      'crop_pct', 'interpolation', 'in_memory')
+PREPROCESSING_KEYS = ('image_size', 'channels', 'subset', 'test_subset', 'subset_seed', 'data_augmentation', 'mean',
+                      'std', 'resize', 'crop_pct', 'interpolation', 'in_memory')
 MEMORY_BUDGET = 2 << 30       # bytes of decoded uint8 images that `in_memory: auto` loads into memory
 
 @dataclass
@@ -360,6 +422,7 @@ class Data:
     num_classes: int
     preprocessing: Preprocessing|None = None
     source: str = ''              # what was read: a dataset name, or the form and place of your own data
+    val: object = None            # the validation split held out of the training data (`val_fraction`), or None
 
 def _augmentations(aug, in_memory:bool, path:str):
     if aug is False or aug is None: return ()
@@ -368,17 +431,6 @@ def _augmentations(aug, in_memory:bool, path:str):
     if bad: raise ConfigError(path, f"{bad[0]!r} is not an augmentation for in-memory data; "
                                     f"use {', '.join(TENSOR_AUGMENTATIONS)}")
     return tuple(aug) if in_memory else list(aug)
-
-def _subset(n_total:int, n:int|None, seed:int)->torch.Tensor|None:
-    if not n or n >= n_total: return None
-    return torch.randperm(n_total, generator=torch.Generator().manual_seed(seed))[:n].sort().values
-
-def _split_subset(data, tc:dict, pre:dict, train:bool):
-    "A split (a Dataset, or `(images, labels)` tensors) cut to its seeded `subset`/`test_subset`, if one is asked for."
-    n = len(data[0]) if isinstance(data, tuple) else len(data)
-    keep = _subset(n, pre.get('subset' if train else 'test_subset'), tc.get('seed', 0) + (0 if train else 1))
-    if keep is None: return data
-    return (data[0][keep], data[1][keep]) if isinstance(data, tuple) else torch.utils.data.Subset(data, keep.tolist())
 
 def _check_preprocessing(tc:dict)->dict:
     pre = tc.get('data_preprocessing') or {}
@@ -391,6 +443,7 @@ def _check_preprocessing(tc:dict)->dict:
             raise ConfigError(f'{PRE_KEY}.{k}', f"must be a positive integer, got {pre[k]!r}")
     if pre.get('in_memory', 'auto') not in ('auto', True, False):
         raise ConfigError(f'{PRE_KEY}.in_memory', f"must be auto, true or false, got {pre['in_memory']!r}")
+    subset_seed(tc); _val_fraction(tc)                    # checked before anything is read
     return pre
 
 def _wanted_shape(pre:dict, input_shape, native:tuple)->tuple:
@@ -409,7 +462,7 @@ def make_data(train_config:dict,        # a job's `train_config` (dataset, batch
               model_cfg:dict|None=None, # the source network's data config: mean, std, crop_pct, interpolation, name
               data=None,                # (train, test) from Python: two Datasets or two (images, labels) pairs
               source:Source|None=None)->Data: # an already opened `Source`
-    "Training and test loaders for `train_config`, with the input shape, classes and preprocessing used."
+    "Training, test (and validation) loaders for `train_config`, with the input shape, classes and preprocessing."
     tc = train_config
     if 'dataset' not in tc and data is None and source is None:
         raise ConfigError('train_config.dataset',
@@ -418,7 +471,7 @@ def make_data(train_config:dict,        # a job's `train_config` (dataset, batch
     root = Path(data_path or default_data_path())
     if data_path is not None and not root.is_dir():
         raise ConfigError('data_path', f"no such folder {root}; create it or point data_path at your datasets")
-    src = source or open_source(tc.get('dataset'), root, tc.get('seed', 0), data)
+    src = source or open_source(tc.get('dataset'), root, subset_seed(tc), data)
     if src is not None: return _own_data(tc, pre, src, input_shape, model_cfg, workers, eval_batch_size)
     try: info = dataset_info(tc['dataset'])
     except UserError as e: raise ConfigError('train_config.dataset', str(e)) from None
@@ -430,11 +483,12 @@ def make_data(train_config:dict,        # a job's `train_config` (dataset, batch
                          'train_config.data_augmentation')
     if info.in_memory:
         split = load_fashion_mnist(root, download)
-        train, test = (_tensor_loader(tc, _split_subset(split[s], tc, pre, s == 'train'), prep, aug, s == 'train',
-                                      eval_batch_size)
-                       for s in ('train', 'test'))
-        return Data(train, test, info, shape, info.num_classes, prep, info.name)
-    return _torch_data(tc, info, root, prep, aug, workers, eval_batch_size, pre)
+        train, val = train_val_split(split['train'], tc)
+        loaders = _tensor_loaders(tc, dict(train=train, test=_test_subset(split['test'], tc), val=val), prep, aug,
+                                  eval_batch_size)
+        return Data(info=info, input_shape=shape, num_classes=info.num_classes, preprocessing=prep, source=info.name,
+                    **loaders)
+    return _torch_data(tc, info, root, prep, aug, workers, eval_batch_size)
 
 # %% ../nbs/12_data.ipynb #1cf9aea8
 def _tensor_loader(tc:dict, xy, prep:Preprocessing, aug, train:bool, eval_bs=None)->TensorLoader:
@@ -446,11 +500,18 @@ def _tensor_loader(tc:dict, xy, prep:Preprocessing, aug, train:bool, eval_bs=Non
                         max_batches=tc.get('max_batches') if train else None, resize=prep.resize,
                         crop_pct=prep.crop_pct, interpolation=prep.interpolation)
 
+def _tensor_loaders(tc:dict, splits:dict, prep:Preprocessing, aug, eval_bs=None)->dict:
+    "A `TensorLoader` per split of `{name: (images, labels) or None}`: only `train` shuffles, augments and is capped."
+    return {s: None if xy is None else _tensor_loader(tc, xy, prep, aug, s == 'train', eval_bs)
+            for s, xy in splits.items()}
+
 class SeededLoader:
     "A `DataLoader` whose shuffling order depends on (seed, epoch) only, with the same `state_dict` as `TensorLoader`."
     def __init__(self, ds, batch_size, shuffle, seed, workers, max_batches=None):
         self.ds, self.bs, self.shuffle, self.seed, self.workers = ds, batch_size, shuffle, seed, workers
         self.max_batches, self.epoch, self.next_batch = max_batches, 0, 0
+    @property
+    def num_examples(self)->int: return len(self.ds)
     def __len__(self):
         n = -(-len(self.ds) // self.bs)
         return min(n, self.max_batches) if self.max_batches else n
@@ -470,17 +531,22 @@ class SeededLoader:
     def state_dict(self): return {'epoch': self.epoch, 'next_batch': self.next_batch}
     def load_state_dict(self, s): self.epoch, self.next_batch = s['epoch'], s['next_batch']
 
-def _seeded_loaders(tc, pre, train_ds, test_ds, workers, eval_bs):
+def _seeded_loaders(tc, train_ds, test_ds, workers, eval_bs, plain_ds=None)->dict:
+    "Train, test and validation `SeededLoader`s; the validation split reads `plain_ds`, the training data unaugmented."
     seed, bs = tc.get('seed', 0), tc.get('batch_size', 128)
-    return (SeededLoader(_split_subset(train_ds, tc, pre, True), bs, True, seed, workers, tc.get('max_batches')),
-            SeededLoader(_split_subset(test_ds, tc, pre, False), eval_bs or bs, False, seed, workers))
+    train, val = train_val_split(train_ds, tc, plain_ds)
+    return dict(train=SeededLoader(train, bs, True, seed, workers, tc.get('max_batches')),
+                test=SeededLoader(_test_subset(test_ds, tc), eval_bs or bs, False, seed, workers),
+                val=None if val is None else SeededLoader(val, eval_bs or bs, False, seed, workers))
 
-def _torch_data(tc, info, root, prep, aug, workers, eval_bs, pre)->Data:
-    train_ds = _torch_dataset(info, tc['dataset'], root, True, ImagePipeline(prep, aug))
+def _torch_data(tc, info, root, prep, aug, workers, eval_bs)->Data:
+    raw = _torch_dataset(info, tc['dataset'], root, True)
     test_ds = _torch_dataset(info, tc['dataset'], root, False, ImagePipeline(prep))
-    classes = info.num_classes or len(getattr(train_ds, 'classes', []) or [])
-    train, test = _seeded_loaders(tc, pre, train_ds, test_ds, workers, eval_bs)
-    return Data(train, test, info, (prep.channels, *prep.image_size), classes, prep, info.name)
+    classes = info.num_classes or len(getattr(raw, 'classes', []) or [])
+    loaders = _seeded_loaders(tc, Mapped(raw, ImagePipeline(prep, aug)), test_ds, workers, eval_bs,
+                              Mapped(raw, ImagePipeline(prep)))
+    return Data(info=info, input_shape=(prep.channels, *prep.image_size), num_classes=classes, preprocessing=prep,
+                source=info.name, **loaders)
 
 # %% ../nbs/12_data.ipynb #10d87e49
 def _native_tensor(img, channels:int)->torch.Tensor:
@@ -526,13 +592,16 @@ def _own_data(tc, pre, src:Source, input_shape, model_cfg, workers, eval_bs)->Da
     info = DatasetInfo(src.where, native[0], native[1], src.num_classes, prep.mean, prep.std, in_memory)
     if not in_memory:
         if src.num_classes is None: raise ConfigError(f'{KEY}.num_classes', f"{src.where}: set num_classes")
-        train, test = _seeded_loaders(tc, pre, Mapped(src.train, ImagePipeline(prep, aug)),
-                                      Mapped(src.test, ImagePipeline(prep)), workers, eval_bs)
-        return Data(train, test, info, shape, src.num_classes, prep, f"{src.form} {src.where}")
-    splits = {}
-    for name, ds in (('train', src.train), ('test', src.test)):
-        ds = _split_subset(ds, tc, pre, name == 'train')
-        splits[name] = ds if src.in_tensors else _decode(ds, native[0], prep, name)
-    classes = check_labels({f"{s} labels": splits[s][1] for s in splits}, src.num_classes, src.form)
-    loaders = [_tensor_loader(tc, splits[s], prep, aug, s == 'train', eval_bs) for s in ('train', 'test')]
-    return Data(*loaders, replace(info, num_classes=classes), shape, classes, prep, f"{src.form} {src.where}")
+        plain = ImagePipeline(prep)
+        loaders = _seeded_loaders(tc, Mapped(src.train, ImagePipeline(prep, aug)), Mapped(src.test, plain), workers,
+                                  eval_bs, Mapped(src.train, plain))
+        return Data(info=info, input_shape=shape, num_classes=src.num_classes, preprocessing=prep,
+                    source=f"{src.form} {src.where}", **loaders)
+    train, val = train_val_split(src.train, tc)
+    splits = dict(train=train, test=_test_subset(src.test, tc), val=val)
+    if not src.in_tensors:
+        splits = {s: None if ds is None else _decode(ds, native[0], prep, s) for s, ds in splits.items()}
+    classes = check_labels({f"{s} labels": xy[1] for s, xy in splits.items() if xy is not None}, src.num_classes,
+                           src.form)
+    return Data(info=replace(info, num_classes=classes), input_shape=shape, num_classes=classes, preprocessing=prep,
+                source=f"{src.form} {src.where}", **_tensor_loaders(tc, splits, prep, aug, eval_bs))

@@ -17,11 +17,12 @@ from .errors import UserError, user_errors
 from .files import atomic_write
 from .config import load_config, check_config, ConfigError
 from .models import load_checkpoint
-from .data import make_data, dataset_info, default_data_path
+from .data import make_data, dataset_info, default_data_path, subset_seed
 from .sources import open_source, native_shape
 from .assembly import model_from_config, weight_sources, source_data_config
 from .cache import split_prefix, cache_blocker, ActivationCache
-from .train import Run, make_optimizer, make_scheduler, make_loss, evaluate, evaluate_tasks, train_epoch, result_row, world
+from .train import (Run, make_optimizer, make_scheduler, make_loss, evaluate, evaluate_tasks, evaluate_val,
+                              train_epoch, result_row, world)
 from .tasks import MultiTaskLoader, make_task_data
 import torch.distributed as dist
 from .stitch import init_adapter
@@ -117,7 +118,7 @@ def _model_and_data(cfg:dict, pretrained, given=None):
     "The model, built at the data's size unless something says otherwise, and the data, prepared for the model."
     tc, pre = cfg['train_config'], cfg['train_config'].setdefault('data_preprocessing', {})
     root = Path(cfg.get('data_path') or default_data_path())
-    source = open_source(tc.get('dataset'), root, tc['seed'], given)       # reads and checks your own data first
+    source = open_source(tc.get('dataset'), root, subset_seed(tc), given)  # reads and checks your own data first
     if source is None:
         try: info = dataset_info(tc['dataset'])
         except UserError as e: raise ConfigError('train_config.dataset', str(e)) from None
@@ -133,6 +134,10 @@ def _model_and_data(cfg:dict, pretrained, given=None):
 def _task_model_and_data(cfg:dict, pretrained):
     "A multi-task job: the model at the first task's size, one data set per task."
     tc = cfg['train_config']
+    for path, t in [('train_config', tc)] + [(f'train_config.tasks[{i}]', t) for i, t in enumerate(tc['tasks'])]:
+        if t.get('val_fraction') is not None:
+            raise ConfigError(f'{path}.val_fraction', "a multi-task job holds out no validation split; drop "
+                              "val_fraction, or run each task as a job of its own")
     info = dataset_info(tc['tasks'][0].get('dataset', 'fashion-mnist'))
     pre = tc.setdefault('data_preprocessing', {})
     size = pre.get('image_size', info.image_size)
@@ -161,7 +166,25 @@ def _log_provenance(prov:dict, data, verbose:bool):
     prep = getattr(data, 'preprocessing', None)
     if prep is not None: _log(f"data: {prov['data']}; {prep.describe()}", verbose)
 
+def _log_subsets(data, tc:dict, verbose:bool):
+    "Say how many training images the validation split holds out, and which seed drew the subsets."
+    pre, seed = tc.get('data_preprocessing') or {}, subset_seed(tc)
+    if data.val is not None:
+        n_val, n_train = data.val.num_examples, data.train.num_examples
+        _log(f"validation: {n_val} of {n_val + n_train} training images held out (val_fraction {tc['val_fraction']}, "
+             f"subset_seed {seed})", verbose)
+    elif 'subset_seed' in pre: _log(f"subsets: drawn by subset_seed {seed} (seed {tc.get('seed', 0)})", verbose)
+
 # %% ../nbs/16_job.ipynb #e6a18e0e
+def _cached_loaders(prefix, data, folder:Path, verbose:bool)->tuple:
+    "`(train, test, val)`: loaders over the prefix's activations, computed once per example of each split."
+    splits = (('training', data.train), ('validation', data.val), ('testing', data.test))
+    caches = {role: ActivationCache(prefix, loader, folder=folder) for role, loader in splits if loader is not None}
+    said = [f"{cache} for {role}" for role, cache in caches.items()]
+    _log(f"activation cache: on, {', '.join(said[:-1])} and {said[-1]}", verbose)
+    val = caches.get('validation')
+    return caches['training'].loader(), caches['testing'].loader(), val and val.loader()
+
 def prepare(cfg:dict,                  # a checked job config
             folder:Path,               # the job folder (made here, once the model and data are built)
             pretrained=None,           # `False` forces random weights everywhere
@@ -183,20 +206,19 @@ def prepare(cfg:dict,                  # a checked job config
     else:
         model, data = _model_and_data(cfg, pretrained, data)
         train, test, task_tests = data.train, data.test, []
+    val = data.val                                      # None for a multi-task job, which holds out none
     prov = _provenance(model, data)
     _log_provenance(prov, data, progress)
-    for loader in (train, test): loader.shard = (rank, n_proc)
+    _log_subsets(data, tc, progress)
+    for loader in (train, test, val):
+        if loader is not None: loader.shard = (rank, n_proc)
     if cfg.get('load_from'): load_checkpoint(model, cfg['load_from'], strict=cfg.get('strict_load', True))
     model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
     Path(folder).mkdir(parents=True, exist_ok=True)
     prefix, rest = split_prefix(model)
     blocker = ('switched off' if not activation_cache else 'the job runs on ' + device if device != 'cpu' else
                'multi-task data' if task_tests else cache_blocker(prefix, train))
-    if blocker is None:
-        tr_cache = ActivationCache(prefix, data.train, folder=folder)
-        te_cache = ActivationCache(prefix, data.test, folder=folder)
-        train, test = tr_cache.loader(), te_cache.loader()
-        _log(f"activation cache: on, {tr_cache} for training and {te_cache} for testing", progress)
+    if blocker is None: train, test, val = _cached_loaders(prefix, data, folder, progress)
     else: _log(f"activation cache: off ({blocker})", progress)
     if tc.get('init'): init_adapter(model, tc['init'], _first_batch(data.train))
     params = [p for p in model.parameters() if p.requires_grad]
@@ -207,7 +229,7 @@ def prepare(cfg:dict,                  # a checked job config
     ks = tuple(sorted({1} | {int(m[3:]) for m in cfg.get('metrics', []) if m.startswith('top') and m[3:].isdigit()}))
     if n_proc > 1 and params: rest = torch.nn.parallel.DistributedDataParallel(rest)
     return Run(model, prefix, rest, train, test, blocker is None, opt, sched, cadence, make_loss(tc, params), ks,
-               tc.get('max_grad_norm'), device, amp, task_tests=task_tests, provenance=prov)
+               tc.get('max_grad_norm'), device, amp, task_tests=task_tests, provenance=prov, val=val)
 
 # %% ../nbs/16_job.ipynb #b8993172
 def model_stats(model:torch.nn.Module, input_shape)->dict:
@@ -238,6 +260,20 @@ def resume(run:Run, path:Path, cfg:dict):
     run.load_state_dict(state)
 
 # %% ../nbs/16_job.ipynb #d86b65e9
+def _row(run:Run, train:dict, start:float|None)->dict:
+    "The results row of `run` now: tested (and validated) when `start`, the time testing began, is given."
+    if start is None: return result_row(run, train, None, 0., {})
+    test, per_task = evaluate_tasks(run)
+    seconds = time.time() - start
+    return result_row(run, train, test, seconds, per_task, evaluate_val(run))
+
+def _epoch_line(r:dict)->str:
+    "The job log's line for a results row."
+    val = f"val acc {r['Overall/Val Accuracy']:.4f}, " if 'Overall/Val Accuracy' in r else ''
+    return (f"epoch {r['Epoch']}: train loss {r['Overall/Train Loss']:.4f}, "
+            f"train acc {r['Overall/Train Accuracy']:.4f}, {val}"
+            f"test acc {r.get('Overall/Test Accuracy', float('nan')):.4f}, {r['Time/Images per Second']:.0f} img/s")
+
 def train_job(config,                    # config path or mapping
               output=None,               # job folder (default: the config's folder, or `save_dir`)
               pretrained:bool|None=None, # `False` forces random weights everywhere
@@ -263,8 +299,7 @@ def train_job(config,                    # config path or mapping
              **run.provenance}
     write(folder/'model.json', lambda p: p.write_text(json.dumps(stats, indent=1, default=str)))
     if cfg.get('test_only'):
-        t0 = time.time(); test, per_task = evaluate_tasks(run)
-        table = pd.DataFrame([result_row(run, {'loss': float('nan'), 'accuracy': float('nan')}, test, time.time() - t0, per_task)])
+        table = pd.DataFrame([_row(run, {'loss': float('nan'), 'accuracy': float('nan')}, time.time())])
         write(folder/f"test-{seed}.parquet", lambda p: table.to_parquet(p))
         if lead: write_status(folder, 'done', epochs=0)
         return table
@@ -276,23 +311,21 @@ def train_job(config,                    # config path or mapping
     try:
         if not run.rows:
             t0, state = time.time(), run.train.state_dict()
-            train0 = evaluate(run, run.train); run.train.load_state_dict(state)     # looking leaves the data order as it was
-            test0, per_task = evaluate_tasks(run)
-            run.rows.append(result_row(run, {'loss': train0['loss'], 'accuracy': train0[1]}, test0, time.time() - t0, per_task))
+            train0 = evaluate(run, run.train)
+            run.train.load_state_dict(state)                 # looking leaves the data order as it was
+            run.rows.append(_row(run, {'loss': train0['loss'], 'accuracy': train0[1]}, t0))
             write(results, lambda p: pd.DataFrame(run.rows).to_parquet(p))
             if cfg.get('checkpoint_initial_model') and lead: save_checkpoint(run, folder/'checkpoint-epoch-0.pt', cfg)
         for epoch in range(run.epoch, cfg['train_config'].get('epochs', 1)):
             stats = train_epoch(run, progress)
             run.epoch = epoch + 1
             evaluate_now = cfg.get('eval_checkpoints', True) or run.epoch == cfg['train_config'].get('epochs', 1)
-            t0 = time.time(); test, per_task = evaluate_tasks(run) if evaluate_now else (None, {})
-            run.rows.append(result_row(run, stats, test, time.time() - t0, per_task))
+            run.rows.append(_row(run, stats, time.time() if evaluate_now else None))
             write(results, lambda p: pd.DataFrame(run.rows).to_parquet(p))
             if lead: save_checkpoint(run, last, cfg)
-            if cfg.get('save_checkpoints') and lead: save_checkpoint(run, folder/f"checkpoint-epoch-{run.epoch}.pt", cfg)
-            r = run.rows[-1]
-            _log(f"epoch {run.epoch}: train loss {r['Overall/Train Loss']:.4f}, train acc {r['Overall/Train Accuracy']:.4f}, "
-                 f"test acc {r.get('Overall/Test Accuracy', float('nan')):.4f}, {r['Time/Images per Second']:.0f} img/s", progress)
+            if cfg.get('save_checkpoints') and lead:
+                save_checkpoint(run, folder/f"checkpoint-epoch-{run.epoch}.pt", cfg)
+            _log(_epoch_line(run.rows[-1]), progress)
     except Exception as e:
         if lead: write_status(folder, 'failed', error=f"{type(e).__name__}: {e}")
         raise

@@ -16,7 +16,8 @@ from .errors import UserError
 
 # %% auto #0
 __all__ = ['LOSSES', 'AUX_LOSSES', 'make_optimizer', 'make_scheduler', 'make_loss', 'topk_correct', 'Run', 'rng_state',
-           'set_rng_state', 'world', 'all_sum', 'evaluate', 'evaluate_tasks', 'Diverged', 'train_epoch', 'result_row']
+           'set_rng_state', 'world', 'all_sum', 'evaluate', 'evaluate_tasks', 'Diverged', 'train_epoch', 'result_row',
+           'evaluate_val']
 
 # %% ../nbs/15_train.ipynb #3665c45e
 def make_optimizer(params, tc:dict)->torch.optim.Optimizer:
@@ -79,6 +80,7 @@ class Run:
     rows: list = field(default_factory=list)
     task_tests: list = field(default_factory=list)   # (name, test loader) per task of a multi-task job
     provenance: dict = field(default_factory=dict)   # where the weights, data and preprocessing came from
+    val: object = None                               # the validation loader (`train_config.val_fraction`), or None
 
     def state_dict(self)->dict:
         "Everything needed to continue the run exactly."
@@ -186,13 +188,33 @@ def train_epoch(run:Run, progress:bool=False)->dict:
     return dict(loss=loss_sum / max(total, 1), accuracy=correct / max(total, 1), seconds=secs, images_per_second=total / max(secs, 1e-9))
 
 # %% ../nbs/15_train.ipynb #a146c44b
-def result_row(run:Run, train:dict, test:dict|None, test_seconds:float, tasks:dict|None=None)->dict:
-    "One row of the per-epoch results table (with `<task>/Test ...` columns for a multi-task job)."
-    row = {'Epoch': run.epoch, 'Step': run.step, 'Overall/Train Loss': train['loss'], 'Overall/Train Accuracy': train['accuracy']}
+def _metric_columns(prefix:str, m:dict, topk:tuple)->dict:
+    "The columns of one evaluation: `<prefix> Loss`, `<prefix> Accuracy`, and `<prefix> Top-k Accuracy` for each k > 1."
+    return {f'{prefix} Loss': m['loss'], f'{prefix} Accuracy': m[1],
+            **{f'{prefix} Top-{k} Accuracy': m[k] for k in topk[1:]}}
+
+def result_row(run:Run,                # the run, at the epoch and step the row is for
+               train:dict,             # the training loss and accuracy (and seconds, images per second)
+               test:dict|None,         # overall test metrics (`None` when this epoch is not evaluated)
+               test_seconds:float,     # how long testing took
+               tasks:dict|None=None,   # `{task: test metrics}` of a multi-task job
+               val:dict|None=None      # validation metrics (`evaluate_val`), with a validation split
+              )->dict:
+    "One row of the per-epoch results table, with `<task>/Test ...` and `Overall/Val ...` columns when they apply."
+    row = {'Epoch': run.epoch, 'Step': run.step, 'Overall/Train Loss': train['loss'],
+           'Overall/Train Accuracy': train['accuracy']}
+    if val is not None: row.update(_metric_columns('Overall/Val', val, run.topk))
     for name, m in [('Overall', test)] + list((tasks or {}).items()):
-        if m is None: continue
-        row[f'{name}/Test Loss'] = m['loss']; row[f'{name}/Test Accuracy'] = m[1]
-        for k in run.topk[1:]: row[f'{name}/Test Top-{k} Accuracy'] = m[k]
-    row.update({'LR': run.opt.param_groups[0]['lr'] if run.opt else float('nan'), 'Time/Train': train.get('seconds', 0.),
-                'Time/Test': test_seconds, 'Time/Images per Second': train.get('images_per_second', float('nan'))})
+        if m is not None: row.update(_metric_columns(f'{name}/Test', m, run.topk))
+    row.update({'LR': run.opt.param_groups[0]['lr'] if run.opt else float('nan'),
+                'Time/Train': train.get('seconds', 0.), 'Time/Test': test_seconds,
+                'Time/Images per Second': train.get('images_per_second', float('nan'))})
+    if val is not None: row['Time/Val'] = val['seconds']
     return row
+
+# %% ../nbs/15_train.ipynb #4a5fbf75
+def evaluate_val(run:Run)->dict|None:
+    "Loss and top-k accuracies on the validation split, with the seconds they took; `None` when the run has none."
+    if run.val is None: return None
+    start = time.time()
+    return {**evaluate(run, run.val), 'seconds': time.time() - start}
