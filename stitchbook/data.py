@@ -6,7 +6,7 @@ Docs: https://stitchbook.github.io/stitchbook/data.html.md"""
 
 # %% ../nbs/12_data.ipynb #454298bb
 from __future__ import annotations
-import gzip, inspect, os
+import functools, gzip, inspect, os
 from dataclasses import dataclass, replace
 from pathlib import Path
 import numpy as np
@@ -74,12 +74,18 @@ FMNIST_FILES = {'train': ('train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte
                 'test': ('t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz')}
 DEBIAN_FMNIST = Path('/usr/share/datasets/fashion-mnist')
 
-def read_idx(path:Path)->torch.Tensor:
-    "An IDX file (images: 16-byte header; labels: 8-byte header) as a uint8 tensor."
-    raw = gzip.open(path).read() if str(path).endswith('.gz') else Path(path).read_bytes()
+@functools.lru_cache(maxsize=8)
+def _decoded_idx(path:str, mtime_ns:int, size:int)->torch.Tensor:
+    "An IDX file decoded once per process (and again when the file changes: its time and size are in the key)."
+    raw = gzip.open(path).read() if path.endswith('.gz') else Path(path).read_bytes()
     ndim = raw[3]
     dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], 'big') for i in range(ndim)]
     return torch.from_numpy(np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(dims).copy())
+
+def read_idx(path:Path)->torch.Tensor:
+    "An IDX file (images: 16-byte header; labels: 8-byte header) as a uint8 tensor of its own."
+    st = Path(path).stat()
+    return _decoded_idx(str(Path(path).resolve()), st.st_mtime_ns, st.st_size).clone()
 
 def _has_fmnist(folder:Path)->bool: return all((folder/f).is_file() for pair in FMNIST_FILES.values() for f in pair)
 

@@ -246,7 +246,8 @@ def model_stats(model:torch.nn.Module, input_shape)->dict:
 
 def fingerprint(cfg:dict)->str:
     "A hash of the parts of a config that decide the results (not where files go)."
-    keep = {k: v for k, v in cfg.items() if k in ('assembly', 'model', 'head', 'reformat_options', 'train_config', 'metrics', 'freeze_bn_stats', 'unfrozen')}
+    keep = {k: v for k, v in cfg.items() if k in ('assembly', 'model', 'head', 'reformat_options', 'train_config', 'metrics',
+                                                   'freeze_bn_stats', 'unfrozen', 'part_weights')}
     return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 def save_checkpoint(run:Run, path:Path, cfg:dict):
