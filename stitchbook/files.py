@@ -1,4 +1,4 @@
-"""Writing files so that a reader never sees half of one, and hashing them.
+"""Writing files so that a reader never sees half of one, hashing them, and one process at a time per job folder.
 
 Docs: https://stitchbook.github.io/stitchbook/files.html.md"""
 
@@ -6,11 +6,12 @@ Docs: https://stitchbook.github.io/stitchbook/files.html.md"""
 
 # %% ../nbs/00a_files.ipynb #a8728960
 from __future__ import annotations
-import hashlib, os
+import fcntl, hashlib, os, warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['atomic_write', 'sha256']
+__all__ = ['atomic_write', 'sha256', 'job_lock']
 
 # %% ../nbs/00a_files.ipynb #27e7e491
 def atomic_write(path,          # the file to (re)write
@@ -27,3 +28,18 @@ def sha256(path)->str:
     with open(path, 'rb') as f:
         for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
     return h.hexdigest()
+
+# %% ../nbs/00a_files.ipynb #cba84f88
+@contextmanager
+def job_lock(folder):           # a job folder; its lock is the file `.lock` in it
+    "Hold `folder`'s lock for the `with` block unless another process holds it; yields whether this one got it."
+    fd = os.open(Path(folder)/'.lock', os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); got = True
+        except BlockingIOError: got = False
+        except OSError as e:
+            warnings.warn(f"{folder}: this filesystem has no file locks ({e.strerror}); "
+                          "nothing keeps a second process from running this job at the same time")
+            got = True
+        yield got
+    finally: os.close(fd)

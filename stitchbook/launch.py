@@ -6,16 +6,17 @@ Docs: https://stitchbook.github.io/stitchbook/launch.html.md"""
 
 # %% ../nbs/18_launch.ipynb #795acf55
 from __future__ import annotations
-import json, os, shutil, signal, socket, sys, time, traceback
+import ctypes, json, os, select, shutil, signal, socket, sys, threading, time, traceback
 from importlib.resources import files
 from pathlib import Path
 import pandas as pd
 import submitit
 from fastcore.script import call_parse, parse_cli
 from .errors import UserError, user_errors
+from .files import job_lock
 from .models import load_model
 from .job import train_job, write_status, read_status, load_results, result_files
-from .sweep import plan, write_jobs, job_state, check_launcher, inside_root, fill_twins, share_run
+from .sweep import plan, write_jobs, job_state, check_launcher, inside_root, fill_twins, share_run, _alive
 
 # %% auto #0
 __all__ = ['JOB_NOTEBOOK', 'BUSY', 'SLURM_PARAMS', 'SLURM_OVER', 'attempts', 'run_folder', 'chunk_summary', 'JobTask', 'prefetch',
@@ -34,18 +35,20 @@ def attempts(folder)->list:
     return [json.loads(l) for l in path.read_text().splitlines() if l.strip()] if path.exists() else []
 
 def run_folder(folder, pretrained:bool|None=None, log:str='', notebook:str='', progress:bool=False)->str:
-    "Run the job in `folder` unless it is done; record what happened; return its state. Never raises for a failed job."
+    "Run the job in `folder` unless it is done or runs elsewhere (`'running'`); record what happened; return its state."
     folder = Path(folder)
-    if job_state(folder) == 'done': fill_twins(folder); return 'done'
-    write_status(folder, 'running', host=socket.gethostname(), pid=os.getpid(), log=log, notebook=notebook)
-    _attempt(folder, 'start', log=log)
-    try: train_job(folder/'config.yml', folder, pretrained=pretrained, progress=progress)
-    except Exception as e:
-        error = f"{type(e).__name__}: {e}"
-        write_status(folder, 'failed', error=error, traceback=traceback.format_exc())
-        _attempt(folder, 'failed', error=error)
-        return 'failed'
-    _attempt(folder, 'done')
+    with job_lock(folder) as mine:
+        if not mine: return 'running'                      # another process holds the folder: touch nothing
+        if job_state(folder) == 'done': fill_twins(folder); return 'done'
+        write_status(folder, 'running', host=socket.gethostname(), pid=os.getpid(), log=log, notebook=notebook)
+        _attempt(folder, 'start', log=log)
+        try: train_job(folder/'config.yml', folder, pretrained=pretrained, progress=progress)
+        except Exception as e:
+            error = f"{type(e).__name__}: {e}"
+            write_status(folder, 'failed', error=error, traceback=traceback.format_exc())
+            _attempt(folder, 'failed', error=error)
+            return 'failed'
+        _attempt(folder, 'done')
     fill_twins(folder)
     return 'done'
 
@@ -59,6 +62,26 @@ def chunk_summary(folders)->pd.DataFrame:
         rows.append(dict(job=f.name, state=job_state(f), epochs=status.get('epochs'), test_accuracy=acc, error=status.get('error', '')))
     return pd.DataFrame(rows)
 
+# %% ../nbs/18_launch.ipynb #e0c0e547
+# the kernel's first line: prctl(PR_SET_PDEATHSIG = 1, SIGKILL = 9), if its parent is the task that started it
+_DIE_WITH_PARENT = ("import ctypes, os, sys; sys.platform.startswith('linux') and "
+                    "os.getppid() == int(os.environ.get('JPY_PARENT_PID') or 0) and ctypes.CDLL(None).prctl(1, 9)")
+_KERNEL_DIES_WITH_TASK = f"--IPKernelApp.exec_lines={_DIE_WITH_PARENT}"
+
+def _exit_with(pid:int):
+    "End this process as soon as process `pid` ends; a task's kernel, with its parent-death signal, ends with it."
+    def wait():
+        try: select.select([os.pidfd_open(pid)], [], [])     # Linux >= 5.3: woken the moment it ends
+        except (AttributeError, OSError):                    # no pidfd here, or it has ended already: poll
+            while _alive(pid): time.sleep(0.5)
+        os._exit(1)
+    threading.Thread(target=wait, name=f'exit-with-{pid}', daemon=True).start()
+
+def _is_child(pid)->bool:
+    "Whether process `pid` is a child of this one (Linux's `/proc` tells)."
+    try: return Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[1] == str(os.getpid())
+    except (OSError, IndexError): return False
+
 # %% ../nbs/18_launch.ipynb #56f0739f
 JOB_NOTEBOOK = files('stitchbook')/'job_notebook.ipynb'
 
@@ -69,28 +92,34 @@ def _task_log()->str:
 
 class JobTask(submitit.helpers.Checkpointable):
     "A submitit task: papermill runs the job notebook over `folders`; requeued (and resumed) on preemption or timeout."
+    def __init__(self, launcher:int|None=None): self.launcher = launcher   # local: the launcher's pid, to end with it
+
     def __call__(self, folders:list, name:str, pretrained:bool|None=None, threads:int=0)->list:
         import papermill as pm
+        if getattr(self, 'launcher', None): _exit_with(self.launcher)
         folders = [str(Path(f).resolve()) for f in folders]       # the kernel runs in the notebooks folder
         out = Path(folders[0]).parent/'notebooks'/f"{name}.ipynb"
         out.parent.mkdir(parents=True, exist_ok=True)
         log = _task_log()
         try:
-            pm.execute_notebook(str(JOB_NOTEBOOK), str(out), parameters=dict(folders=folders, pretrained=pretrained, threads=threads,
-                                log=log, notebook=str(out)), progress_bar=False, kernel_name='python3', cwd=str(out.parent))
+            params = dict(folders=folders, pretrained=pretrained, threads=threads, log=log, notebook=str(out))
+            pm.execute_notebook(str(JOB_NOTEBOOK), str(out), parameters=params, progress_bar=False,
+                                kernel_name='python3', cwd=str(out.parent), extra_arguments=[_KERNEL_DIES_WITH_TASK])
         except Exception as e:
+            error = f"the job notebook {out} failed: {type(e).__name__}: {str(e)[-2000:]}"
             for f in folders:
-                if job_state(f) != 'done': write_status(f, 'failed', error=f"the job notebook {out} failed: {type(e).__name__}: {str(e)[-2000:]}", log=log)
+                with job_lock(f) as mine:                          # one another process holds is not ours to mark
+                    if mine and job_state(f) != 'done': write_status(f, 'failed', error=error, log=log)
         finally:
             for f in folders:
                 if out.exists(): shutil.copyfile(out, Path(f)/'job.ipynb')
         return [job_state(f) for f in folders]
 
     def checkpoint(self, folders:list, *args, **kwargs):
-        "Before submitit requeues this task (preemption, timeout): stop the kernel still training here, so the requeued task resumes alone."
+        "Before a requeue (on preemption or timeout): stop this task's kernel, so the new task resumes alone."
         for f in folders:
             s = read_status(f)
-            if s.get('state') == 'running' and s.get('host') == socket.gethostname() and s.get('pid') not in (None, os.getpid()):
+            if s.get('state') == 'running' and _is_child(s.get('pid')):                # not another launcher's
                 try: os.kill(s['pid'], signal.SIGKILL)
                 except ProcessLookupError: pass
         return super().checkpoint(folders, *args, **kwargs)
@@ -119,8 +148,11 @@ BUSY = ('done', 'running', 'queued')
 def _clear(folder:Path, root):
     "Remove a job's results, checkpoints, status and history so it starts over; only inside the output root `root`."
     folder = inside_root(folder, root)
-    for pattern in ('result-*', 'test-*', 'checkpoint-*.pt', 'status.json', 'attempts.jsonl', 'job.ipynb', 'model.json', 'cache-*'):
-        for f in folder.glob(pattern): shutil.rmtree(f) if f.is_dir() and not f.is_symlink() else f.unlink()
+    with job_lock(folder) as mine:
+        if not mine: return                       # it runs in another process: its files are not ours to remove
+        for pattern in ('result-*', 'test-*', 'checkpoint-*.pt', 'status.json', 'attempts.jsonl', 'job.ipynb', 'model.json',
+                        'cache-*'):
+            for f in folder.glob(pattern): shutil.rmtree(f) if f.is_dir() and not f.is_symlink() else f.unlink()
 
 def _chunks(todo:pd.DataFrame, chunk:str)->list:
     "`(sweep, name, folders)` per task: parents first, then a gap's stitchers together (`gap`) or each job alone (`job`)."
@@ -191,9 +223,11 @@ def _twin_states(p:pd.DataFrame)->pd.DataFrame:
 
 # %% ../nbs/18_launch.ipynb #f0ed72d0
 def _queued(job, folders:list, executor:str):
-    "Mark `folders` queued. Locally the launcher's pid goes with it: if the launcher dies, the jobs read as interrupted."
+    "Mark `folders` queued (but not one done or running meanwhile). Locally the launcher's pid goes with it."
     here = dict(host=socket.gethostname(), pid=os.getpid()) if executor == 'local' else dict(host='', pid=None)
-    for f in folders: write_status(f, 'queued', job_id=str(job.job_id), log=str(job.paths.stdout), executor=executor, **here)
+    for f in folders:
+        if job_state(f) in ('done', 'running'): continue         # another launcher's task got there first
+        write_status(f, 'queued', job_id=str(job.job_id), log=str(job.paths.stdout), executor=executor, **here)
 
 def launch(p:pd.DataFrame,                 # a plan, from `plan` (several sweeps' plans concatenated are fine)
            executor:str='local',           # local, slurm or debug
@@ -234,7 +268,23 @@ def launch(p:pd.DataFrame,                 # a plan, from `plan` (several sweeps
             if progress: print(f"{sweep}: submitted job array {jobs[0].job_id.split('_')[0]} ({n} tasks, logs in {base/'.submitit'})")
     else: _local_pool(chunks, pretrained, parallel, threads, timeout_min, progress)
     _fill(twins)
-    return pd.DataFrame([dict(folder=f, state=job_state(f)) for f in list(todo.folder) + waiting])
+    return _outcomes(list(todo.folder), twins[twins.folder.isin(waiting)], progress and executor != 'slurm')
+
+def _outcome(folder)->str:
+    "A job's state once this launcher's task for it has ended: still `queued` here means that task never ran it."
+    s = job_state(folder)
+    return 'interrupted' if s in ('queued', 'running') and read_status(folder).get('pid') == os.getpid() else s
+
+def _outcomes(folders:list, twins:pd.DataFrame, progress:bool)->pd.DataFrame:
+    "The state of each job launched and each twin waiting on one; `running` or `queued`: in another process."
+    states = {f: _outcome(f) for f in folders}
+    for f, same_as in zip(twins.folder, twins.same_as):
+        s = job_state(f)
+        states[f] = s if s == 'done' else states.get(_original(f, same_as)) or _outcome(_original(f, same_as))
+    out = pd.DataFrame(dict(folder=list(states), state=list(states.values())), columns=['folder', 'state'])
+    elsewhere = out.state.isin(('running', 'queued')).sum()
+    if progress and elsewhere: print(f"{elsewhere} job(s) running in another process: skipped")
+    return out
 
 def _fill(twins:pd.DataFrame)->list:
     "Give each twin not done yet the results of its original, if that one is done: the twins filled."
@@ -252,12 +302,12 @@ def _local_pool(chunks:list, pretrained, parallel, threads, timeout_min, progres
             while pending and len(running) < parallel:
                 sweep, name, fs = pending.pop(0)
                 ex = make_executor('local', Path(fs[0]).parent, timeout_min=timeout_min)
-                job = ex.submit(JobTask(), fs, name, pretrained, threads)
+                job = ex.submit(JobTask(launcher=os.getpid()), fs, name, pretrained, threads)
                 _queued(job, fs, 'local'); running.append((job, name, fs))
             time.sleep(0.2)
             for item in [r for r in running if r[0].done()]:
                 running.remove(item); job, name, fs = item
-                failed = [Path(f).name for f in fs if job_state(f) != 'done']
+                failed = [Path(f).name for f in fs if _outcome(f) not in BUSY]      # not done, nor running elsewhere
                 bar.update(len(fs))
                 if failed and progress: tqdm.write(f"{name}: {len(failed)} failed: {', '.join(failed)} (log: {job.paths.stdout})")
     except BaseException:                     # Ctrl-C or an error here: stop the tasks rather than leave them orphaned
@@ -343,7 +393,7 @@ def stitch_sweep(config:str=None,          # sweep config(s), comma-separated; a
     if not len(done): print("every job is done already"); return
     if conf['executor'] == 'slurm': return
     print(done.state.value_counts().to_string())
-    if (done.state != 'done').any():
+    if (~done.state.isin(BUSY)).any():                  # a job running in another process is not a failure here
         print("some jobs failed: stitch-sweep status -c ... shows their logs and tracebacks"); raise SystemExit(1)
 
 # %% ../nbs/18_launch.ipynb #bc1751e0
