@@ -17,6 +17,8 @@ from .files import job_lock
 from .models import load_model
 from .job import train_job, write_status, read_status, load_results, result_files
 from .sweep import plan, write_jobs, job_state, check_launcher, inside_root, fill_twins, share_run, _alive
+from .experiments import plan_experiment
+from .cross import cross_plan
 
 # %% auto #0
 __all__ = ['JOB_NOTEBOOK', 'BUSY', 'SLURM_PARAMS', 'SLURM_OVER', 'attempts', 'run_folder', 'chunk_summary', 'JobTask', 'prefetch',
@@ -342,11 +344,20 @@ def _launcher(cfgs:list, **cli)->dict:
     check_launcher(out)
     return out
 
-def _plans(config:str, output:str)->tuple:
+def _numbers(text:str|None, kind, flag:str, example:str)->list|None:
+    "A comma-separated command-line list of numbers, or a `UserError` that shows the form."
+    if not text: return None
+    try: return [kind(v) for v in str(text).split(',') if v.strip()]
+    except ValueError: raise UserError(f"{flag} takes numbers separated by commas, e.g. {flag} {example}; got {text!r}") from None
+
+def _plans(config:str, output:str, seeds:list|None=None, lrs:list|None=None)->tuple:
+    "The plan of every config (sweeps with their experiment kinds expanded, cross tests), and the configs."
     paths = [c for c in config.split(',') if c]
     from stitchbook.config import load_config
     cfgs = [load_config(c) for c in paths]
-    return pd.concat([plan(c, output, Path(path).stem) for c, path in zip(cfgs, paths)], ignore_index=True), cfgs
+    plans = [cross_plan(path, output, Path(path).stem) if 'cross_test' in c else
+             plan_experiment(c, output, Path(path).stem, seeds, lrs) for c, path in zip(cfgs, paths)]
+    return pd.concat(plans, ignore_index=True), cfgs
 
 @call_parse
 @user_errors
@@ -367,15 +378,19 @@ def stitch_sweep(config:str=None,          # sweep config(s), comma-separated; a
                  dry_run:bool=False,       # print the plan, write nothing
                  do_not_launch:bool=False, # write the job folders, run nothing
                  no_pretrained:bool=False, # random weights everywhere (offline runs, tests)
-                 status:bool=False):       # print the state of every job
-    "Plan a gaps x stitchers sweep, write its job folders, and run the jobs that are not done."
+                 status:bool=False,        # print the state of every job
+                 seeds:str=None,           # replicates: every trained job again with each seed, e.g. 67890,111213
+                 lrs:str=None):            # a learning-rate grid: every trained job once per lr, e.g. 1e-3,1e-2
+    "Plan a gaps x stitchers sweep (or another experiment kind), write its job folders, and run the jobs not done."
     if not config: raise UserError("give the sweep config: stitch-sweep -c sweep.yml")
-    p, cfgs = _plans(config, output)
+    p, cfgs = _plans(config, output, _numbers(seeds, int, '--seeds', '67890,111213'),
+                     _numbers(lrs, float, '--lrs', '1e-3,1e-2'))
     conf = _launcher(cfgs, executor=executor, parallel=parallel, threads=threads, chunk=chunk, partition=partition, gpus=gpus,
                      cpus=cpus, mem=mem, time=time, array_parallelism=array_parallelism, sbatch=sbatch)
     if status: return _print_status(p)
     cols = ['sweep', 'first_deleted_block', 'last_deleted_block', 'num_downsamples', 'adapter', 'applies', 'same_as',
             'state']
+    cols[1:1] = [c for c in ('dataset', 'lr', 'replicate_of', 'encoder', 'head') if c in p and p[c].notna().any()]
     if dry_run:
         print(p[cols].to_string(index=False)); print(p[p.applies].state.value_counts().to_string())
         return
@@ -409,6 +424,7 @@ def _print_status(p:pd.DataFrame):
         print(f"shared: {st.same_as.astype(bool).sum()} job(s) have another job's config (same_as) and get its results")
     missing = st.state.isin(('new', 'interrupted')).sum()
     if missing: print(f"missing: {missing} job(s) not run to completion and not running (new or interrupted); run stitch-sweep again to run them")
+    if (st.state == 'failed').any(): raise SystemExit(1)      # scripts and CI notice a failed job
 
 def stitch_sweep_cli():
     "Console entry point: `stitch-sweep status ...`, repeatable `-c`, and the short flags -c and -o."

@@ -3,12 +3,18 @@ from pathlib import Path
 import torch, yaml
 import pandas as pd
 from stitchbook.assembly import model_from_config
-from stitchbook.sweep import plan
+from stitchbook.experiments import plan_experiment
 
 CONFIGS = Path(__file__).resolve().parents[1]/'configs'/'embedded'
 
 def test_embedded_sweep_plans_a_same_arch_and_a_cross_arch_pair_and_every_job_builds(tmp_path):
-    p = pd.concat([plan(CONFIGS/f'{n}.yml', tmp_path, n) for n in ('resnet', 'resnet-vit')], ignore_index=True)
+    both = pd.concat([plan_experiment(CONFIGS/f'{n}.yml', tmp_path, n) for n in ('resnet', 'resnet-vit')], ignore_index=True)
+    reps = both[both.replicate_of.fillna('') != '']                          # seeds [0, 1]: every trained job twice
+    originals = both[(both.role == 'stitch') & both.applies & (both.replicate_of.fillna('') == '')]
+    assert set(reps.role) == {'stitch'} and len(reps) == len(originals) == 135
+    assert {c['train_config']['seed'] for c in reps.config} == {1}
+    assert {c['train_config']['data_preprocessing']['subset_seed'] for c in reps.config} == {0}
+    p = both[both.replicate_of.fillna('') == '']
     stitchers = yaml.safe_load((CONFIGS/'stitchers.yml').read_text())
     jobs = p[p.role == 'stitch']
     assert set(jobs.adapter) == set(stitchers) and len(stitchers) == 10

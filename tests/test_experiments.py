@@ -67,3 +67,15 @@ def test_replicates_and_baselines_run_and_report_the_spread(tmp_path):
     assert '± std' in table and (table.seeds == 2).all()
     page = write_report(df, tmp_path/'report')['html'].read_text()
     assert '2 seeds per job' in page
+
+def test_cli_plans_replicates_and_an_lr_grid_and_names_a_bad_list(tmp_path):
+    cfg = tmp_path/'s.yml'
+    cfg.write_text(SWEEP)
+    r = subprocess.run([EXE, '-c', str(cfg), '-o', str(tmp_path/'out'), '--dry-run', '--seeds', '5', '--lrs', '1e-3,1e-2'],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    lines = [l.split() for l in r.stdout.splitlines() if 'downsample_then_linear' in l]
+    assert len(lines) == 4                                       # 2 learning rates x 2 seeds (3 and 5)
+    assert sorted(float(l[1]) for l in lines) == [0.001, 0.001, 0.01, 0.01]
+    r = subprocess.run([EXE, '-c', str(cfg), '--dry-run', '--seeds', 'five'], capture_output=True, text=True)
+    assert r.returncode == 2 and '--seeds takes numbers separated by commas' in r.stderr

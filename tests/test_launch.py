@@ -80,7 +80,7 @@ def test_a_failed_job_does_not_stop_the_others_and_status_shows_its_traceback_an
     states = launch(p, pretrained=False, progress=False)
     assert states.state.tolist().count('failed') == 1 and states.state.tolist().count('done') == 3
     r = subprocess.run([EXE, 'status', '-c', str(cfg), '-o', str(out)], capture_output=True, text=True)
-    assert r.returncode == 0
+    assert r.returncode == 1                                                 # a failed job: scripts and CI notice
     assert f"== {folders[2].name} failed: ConfigError" in r.stdout and 'epochz' in r.stdout and 'Traceback' in r.stdout
     log = r.stdout.split(f"== {folders[2].name} failed")[1].split('log: ')[1].split()[0]
     assert Path(log).exists() and '.submitit' in log
