@@ -7,6 +7,7 @@ Docs: https://stitchbook.github.io/stitchbook/adapters.html.md"""
 # %% ../nbs/05_adapters.ipynb #f76a19bb
 from __future__ import annotations
 import math
+from fastcore.basics import patch
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -14,14 +15,27 @@ from timm.layers import LayerNorm2d
 from timm.models.vision_transformer import Block as _TimmViTBlock
 from timm.models.swin_transformer import SwinTransformerBlock as _TimmSwinBlock
 from .errors import UserError
-from .formats import parse_format
+from .formats import Format, parse_format
 
 # %% auto #0
-__all__ = ['ADAPTERS', 'Adapter', 'ChannelNorm', 'identity_weight_', 'SimpleAdapter', 'make_norm', 'ResNetBasicBlock',
-           'ResNetBottleneck', 'VisionTransformerBlock', 'SwinTransformerBlock', 'DeRyAdapter']
+__all__ = ['ADAPTERS', 'ReadsFormat', 'Adapter', 'ChannelNorm', 'identity_weight_', 'SimpleAdapter', 'make_norm',
+           'ResNetBasicBlock', 'ResNetBottleneck', 'VisionTransformerBlock', 'SwinTransformerBlock', 'DeRyAdapter']
 
 # %% ../nbs/05_adapters.ipynb #4deb8627
-class Adapter(nn.Module):
+class ReadsFormat:
+    "Mixin for a part class that says which format it reads, before it is built."
+    accepts:tuple|None = ('img',)   # layouts it reads as they come, the first its default; None: whatever comes
+
+    @classmethod
+    def reads(cls,
+              args:dict,         # the part's config arguments
+              incoming:Format,   # the format the part before hands on
+             )->Format:
+        "The format this part reads: its `in_format` argument, else `incoming` if it accepts it, else its default."
+        if args.get('in_format') is not None: return parse_format(args['in_format'])
+        return Format(incoming.layout if cls.accepts is None or incoming.layout in cls.accepts else cls.accepts[0])
+
+class Adapter(ReadsFormat, nn.Module):
     "Base class: an adapter reads `in_format` and writes `out_format` (layout names)."
     in_format:str = 'img'
     out_format:str = 'img'
@@ -60,45 +74,80 @@ def identity_weight_(layer:nn.Module)->nn.Module:
         if layer.bias is not None: layer.bias.zero_()
     return layer
 
+# %% ../nbs/05_adapters.ipynb #ecff8c3f
+def _simple_shape(num_fc, num_conv)->tuple:
+    "Whether a `SimpleAdapter` convolves, and how many layers it has."
+    if (num_fc is None) == (num_conv is None): raise UserError("SimpleAdapter: give exactly one of num_fc and num_conv")
+    n = num_fc if num_conv is None else num_conv
+    if not isinstance(n, int) or n < 1:
+        raise UserError(f"SimpleAdapter: num_fc/num_conv must be an integer >= 1, got {n!r}")
+    return num_conv is not None, n
+
+def _simple_layout(is_conv:bool, given)->str:
+    "The layout a `SimpleAdapter` runs on: img for convolutions, a channels-last one (default token) for linear layers."
+    given = parse_format(given).layout if given else None
+    if is_conv and given not in (None, 'img'):
+        raise UserError(f"SimpleAdapter: convolutions need in_format img, got {given!r}; use num_fc for tokens")
+    layout = 'img' if is_conv else (given or 'token')
+    if layout == 'img' and not is_conv:
+        raise UserError("SimpleAdapter: linear layers run over channels-last layouts; use num_conv for img")
+    return layout
+
 # %% ../nbs/05_adapters.ipynb #18a6b4a1
 class SimpleAdapter(Adapter):
     "Convolutions or linear layers, with an optional leading norm and LeakyReLU(0.1) after each layer."
-    def __init__(self, in_channels:int, out_channels:int, hid_channels:int|None=None, num_fc:int|None=None,
-                 num_conv:int|None=None, kernel_size:int=1, stride:int=1, padding:int|None=None,
-                 leading_norm:bool=True, nonlinearity:bool=True, init_identity:bool=False,
-                 fc_format=None, in_format=None):
+    accepts = ('token', 'bert', 'bhwc', 'vector')     # linear layers; convolutions read img
+    def __init__(self,
+                 in_channels:int,             # channels it reads
+                 out_channels:int,            # channels it writes
+                 hid_channels:int|None=None,  # channels between layers (default `out_channels`)
+                 num_fc:int|None=None,        # number of linear layers (give this or `num_conv`)
+                 num_conv:int|None=None,      # number of convolutions (give this or `num_fc`)
+                 kernel_size:int=1,           # convolution kernel size
+                 stride:int=1,                # stride of the first convolution
+                 padding:int|None=None,       # convolution padding (default `kernel_size // 2`)
+                 leading_norm:bool=True,      # a `ChannelNorm` before the first layer
+                 nonlinearity:bool=True,      # LeakyReLU(0.1) after each layer
+                 init_identity:bool=False,    # start as the identity on shared channels
+                 fc_format=None,              # the reference's name for `in_format` of linear layers
+                 in_format=None):             # the layout it reads: img for convolutions, channels-last for linear
         super().__init__()
-        if (num_fc is None) == (num_conv is None): raise UserError("SimpleAdapter: give exactly one of num_fc and num_conv")
-        n = num_fc if num_conv is None else num_conv
-        if not isinstance(n, int) or n < 1: raise UserError(f"SimpleAdapter: num_fc/num_conv must be an integer >= 1, got {n!r}")
-        self.is_conv = num_conv is not None
-        given = parse_format(fc_format or in_format).layout if (fc_format or in_format) else None
-        layout = 'img' if self.is_conv else (given or 'token')
-        if self.is_conv and given not in (None, 'img'):
-            raise UserError(f"SimpleAdapter: convolutions need in_format img, got {given!r}; use num_fc for tokens")
-        if layout == 'img' and not self.is_conv: raise UserError("SimpleAdapter: linear layers run over channels-last layouts; use num_conv for img")
-        self.in_format = self.out_format = layout
+        self.is_conv, n = _simple_shape(num_fc, num_conv)
+        layout = self.in_format = self.out_format = _simple_layout(self.is_conv, fc_format or in_format)
         chans = [in_channels] + [hid_channels or out_channels] * (n - 1) + [out_channels]
         self.norm = ChannelNorm(in_channels, layout) if leading_norm else nn.Identity()
         layers = []
         for i, (c_in, c_out) in enumerate(zip(chans[:-1], chans[1:])):
-            layers.append(nn.Conv2d(c_in, c_out, kernel_size, stride if i == 0 else 1,
-                                    kernel_size // 2 if padding is None else padding) if self.is_conv else nn.Linear(c_in, c_out))
+            pad = kernel_size // 2 if padding is None else padding
+            layers.append(nn.Conv2d(c_in, c_out, kernel_size, stride if i == 0 else 1, pad) if self.is_conv
+                          else nn.Linear(c_in, c_out))
             if nonlinearity: layers.append(nn.LeakyReLU(0.1))
         self.layers = nn.Sequential(*layers)
         if init_identity: self.identity_()
 
-    def identity_(self):
-        "Initialise every layer (and the norm) as the identity on shared channels."
-        if isinstance(self.norm, ChannelNorm): self.norm.identity_()
-        for m in self.layers:
-            if isinstance(m, (nn.Conv2d, nn.Linear)): identity_weight_(m)
-        return self
-
     def forward(self, x): return self.layers(self.norm(x))
 
+# %% ../nbs/05_adapters.ipynb #bdec62ce
+@patch(cls_method=True)
+def reads(cls:SimpleAdapter, args:dict, incoming:Format)->Format:
+    "Convolutions read `img` (or their `in_format`); linear layers a channels-last layout, `token` by default."
+    if 'num_conv' in args: return parse_format(args.get('in_format') or args.get('fc_format') or 'img')
+    given = args.get('fc_format') or args.get('in_format')
+    if given: return parse_format(given)
+    return Format(incoming.layout if incoming.layout in cls.accepts else cls.accepts[0])
+
+@patch
+def identity_(self:SimpleAdapter):
+    "Initialise every layer (and the norm) as the identity on shared channels."
+    if isinstance(self.norm, ChannelNorm): self.norm.identity_()
+    for m in self.layers:
+        if isinstance(m, (nn.Conv2d, nn.Linear)): identity_weight_(m)
+    return self
+
 # %% ../nbs/05_adapters.ipynb #70a8c50f
-def make_norm(norm_type:str, channels:int)->nn.Module:
+def make_norm(norm_type:str,  # bn, gn, ln or in
+              channels:int,   # channels to normalise
+             )->nn.Module:
     "A 2-d norm by name: bn, gn (up to 32 groups), ln (over channels) or in."
     if norm_type == 'bn': return nn.BatchNorm2d(channels)
     if norm_type == 'gn': return nn.GroupNorm(math.gcd(32, channels), channels)
@@ -119,7 +168,12 @@ class _Residual(Adapter):
 # %% ../nbs/05_adapters.ipynb #674f6e5b
 class ResNetBasicBlock(_Residual):
     "Two 3×3 convolutions with a residual connection."
-    def __init__(self, in_channels:int, out_channels:int, stride:int=1, norm_type:str='bn', init_identity:bool=True):
+    def __init__(self,
+                 in_channels:int,            # channels it reads
+                 out_channels:int,           # channels it writes
+                 stride:int=1,               # stride of the strided convolution (and the shortcut)
+                 norm_type:str='bn',         # the norm after each convolution, see `make_norm`
+                 init_identity:bool=True):   # zero the last norm's scale, so the block starts as its shortcut
         super().__init__()
         n1, n2 = make_norm(norm_type, out_channels), make_norm(norm_type, out_channels)
         branch = nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False), n1, nn.ReLU(),
@@ -128,7 +182,8 @@ class ResNetBasicBlock(_Residual):
 
 class ResNetBottleneck(_Residual):
     "1×1 down to a quarter of `out_channels`, 3×3 (strided), 1×1 up, with a residual connection."
-    def __init__(self, in_channels:int, out_channels:int, stride:int=1, norm_type:str='bn', init_identity:bool=True):
+    def __init__(self, in_channels:int, out_channels:int, stride:int=1, norm_type:str='bn',
+                 init_identity:bool=True):   # arguments as in `ResNetBasicBlock`
         super().__init__()
         mid = max(out_channels // 4, 1)
         n3 = make_norm(norm_type, out_channels)
@@ -144,12 +199,23 @@ def _zero_(*layers):
 
 class VisionTransformerBlock(Adapter):
     "timm's ViT block (attention + MLP, pre-norm) on `token` or `bert` activations."
-    def __init__(self, embed_dim:int, num_heads:int, mlp_ratio:float=4., qkv_bias:bool=True, proj_drop:float=0.,
-                 attn_drop:float=0., drop_path:float=0., in_format='bert', init_identity:bool=False):
+    accepts = ('bert', 'token')
+    def __init__(self,
+                 embed_dim:int,              # channels of the tokens
+                 num_heads:int,              # attention heads; must divide `embed_dim`
+                 mlp_ratio:float=4.,         # MLP hidden width over `embed_dim`
+                 qkv_bias:bool=True,         # bias on the query, key and value projections
+                 proj_drop:float=0.,         # dropout after the projections
+                 attn_drop:float=0.,         # dropout on the attention weights
+                 drop_path:float=0.,         # stochastic depth
+                 in_format='bert',           # token or bert
+                 init_identity:bool=False):  # zero both residual branches' last layers, so it starts as the identity
         super().__init__()
         self.in_format = self.out_format = parse_format(in_format).layout
-        if self.in_format not in ('token', 'bert'): raise UserError(f"VisionTransformerBlock: in_format must be token or bert, got {in_format!r}")
-        if embed_dim % num_heads: raise UserError(f"VisionTransformerBlock: embed_dim {embed_dim} is not divisible by num_heads {num_heads}")
+        if self.in_format not in self.accepts:
+            raise UserError(f"VisionTransformerBlock: in_format must be token or bert, got {in_format!r}")
+        if embed_dim % num_heads:
+            raise UserError(f"VisionTransformerBlock: embed_dim {embed_dim} is not divisible by num_heads {num_heads}")
         self.block = _TimmViTBlock(embed_dim, num_heads, mlp_ratio, qkv_bias=qkv_bias, proj_drop=proj_drop,
                                    attn_drop=attn_drop, drop_path=drop_path)
         if init_identity: _zero_(self.block.attn.proj, self.block.mlp.fc2)
@@ -158,21 +224,32 @@ class VisionTransformerBlock(Adapter):
 class SwinTransformerBlock(Adapter):
     "timm's Swin block (windowed attention + MLP) on `bhwc` maps."
     in_format = out_format = 'bhwc'
-    def __init__(self, embed_dim:int, num_heads:int, input_resolution, window_size:int=7, do_shift:bool=False,
+    accepts = ('bhwc',)
+    def __init__(self,
+                 embed_dim:int,              # channels of the map
+                 num_heads:int,              # attention heads
+                 input_resolution,           # the map's side, or [H, W]
+                 window_size:int=7,          # attention window side (at most the map's)
+                 do_shift:bool=False,        # shift the windows by half a window
                  mlp_ratio:float=4., qkv_bias:bool=True, proj_drop:float=0., attn_drop:float=0., drop_path:float=0.,
-                 init_identity:bool=False):
+                 init_identity:bool=False):  # as in `VisionTransformerBlock`
         super().__init__()
         res = (input_resolution, input_resolution) if isinstance(input_resolution, int) else tuple(input_resolution)
         ws = min(window_size, *res)
-        self.block = _TimmSwinBlock(embed_dim, res, num_heads, window_size=ws, shift_size=ws // 2 if do_shift and ws < min(res) else 0,
-                                    mlp_ratio=mlp_ratio, qkv_bias=qkv_bias, proj_drop=proj_drop, attn_drop=attn_drop, drop_path=drop_path)
+        self.block = _TimmSwinBlock(embed_dim, res, num_heads, window_size=ws,
+                                    shift_size=ws // 2 if do_shift and ws < min(res) else 0, mlp_ratio=mlp_ratio,
+                                    qkv_bias=qkv_bias, proj_drop=proj_drop, attn_drop=attn_drop, drop_path=drop_path)
         if init_identity: _zero_(self.block.attn.proj, self.block.mlp.fc2)
     def forward(self, x): return self.block(x)
 
 # %% ../nbs/05_adapters.ipynb #6dcd9aaa
 class DeRyAdapter(Adapter):
     "Legacy stitching layer: 1×1 projection and a norm (BatchNorm on img, LayerNorm on tokens)."
-    def __init__(self, in_channels:int, out_channels:int, in_format='img'):
+    accepts = ('img', 'token', 'bert')
+    def __init__(self,
+                 in_channels:int,    # channels it reads
+                 out_channels:int,   # channels it writes
+                 in_format='img'):   # img, token or bert
         super().__init__()
         self.in_format = self.out_format = parse_format(in_format).layout
         img = self.in_format == 'img'

@@ -24,7 +24,7 @@ from .data import dataset_info
 from .files import sha256
 
 # %% auto #0
-__all__ = ['Build', 'build_part', 'build_series', 'Assembly', 'summary', 'model_from_config', 'weight_sources',
+__all__ = ['Build', 'build_part', 'build_series', 'Assembly', 'parts_table', 'model_from_config', 'weight_sources',
            'source_data_config', 'load_part_weights', 'stitch_check']
 
 # %% ../nbs/09_assembly.ipynb #b0149dfd
@@ -94,39 +94,44 @@ def _net(args, path, fin, b): return _network('Net', args, path, b)
 # %% ../nbs/09_assembly.ipynb #5e24d5de
 _FROM_INPUT = {'in_channels': lambda f: f.C, 'embed_dim': lambda f: f.C, 'input_resolution': lambda f: [f.H, f.W]}
 
-def _class_part(name, args, path, fin:Format, b):
-    cls = PART_CLASSES[name]
-    params = inspect.signature(cls.__init__).parameters
+def _inputs_filled(args:dict, params, path:tuple, fin:Format, b)->dict:
+    "`args` with the arguments that follow from the input `fin` filled in, or checked when given."
     args = dict(args)
     for k, get in _FROM_INPUT.items():
         if k not in params: continue
         have = get(fin)
         if k not in args: args[k] = have
         elif k != 'input_resolution' and args[k] != have:
-            raise ConfigError(key_path(*path, k), f"the part before hands on {fin} ({have} channels) but {k} is {args[k]}; "
-                              f"set {k}: {have}, or change the part before", b.source)
+            raise ConfigError(key_path(*path, k), f"the part before hands on {fin} ({have} channels) but {k} is "
+                              f"{args[k]}; set {k}: {have}, or change the part before", b.source)
     if 'num_classes' in params and 'num_classes' not in args:
-        if b.num_classes is None: raise ConfigError(key_path(*path, 'num_classes'), "set num_classes (or build with num_classes=...)", b.source)
+        if b.num_classes is None:
+            raise ConfigError(key_path(*path, 'num_classes'), "set num_classes (or build with num_classes=...)", b.source)
         args['num_classes'] = b.num_classes
-    if 'in_format' in params and fin.layout != 'img' and name != 'SimpleAdapter': args.setdefault('in_format', fin.layout)
+    if 'in_format' in params: args['in_format'] = fin.layout     # the format it was asked for, and got
+    return args
+
+def _class_part(name, args, path, fin:Format, b):
+    cls = PART_CLASSES[name]
+    args = _inputs_filled(args, inspect.signature(cls.__init__).parameters, path, fin, b)
     try: return cls(**args)
     except (UserError, TypeError, ValueError) as e: raise ConfigError(key_path(*path), str(e), b.source) from None
 
 # %% ../nbs/09_assembly.ipynb #47324b00
-_TOKENISH = ('token', 'bert', 'bhwc', 'vector')
+def _network_reads(args:dict, incoming:Format)->Format:
+    "A network fed from its input reads images; a `Subnet` cut from an inner node reads what arrives."
+    if 'in_format' in args: return parse_format(args['in_format'])
+    return Format('img') if args.get('block_input', 'x') in ('x', None) else Format(incoming.layout)
 
-def _wanted_format(name, args, incoming:Format):
-    if 'in_format' in args and name not in ('SimpleAdapter', 'VisionTransformerBlock', 'DeRyAdapter'): return parse_format(args['in_format'])
-    if name == 'Subnet': return Format('img') if args.get('block_input', 'x') in ('x', None) else Format(incoming.layout)
-    if name == 'Net' or name in ('BaseBlock', 'ClassifierHead'): return Format('img')
-    if name == 'SimpleAdapter':
-        if 'num_conv' in args: return parse_format(args.get('in_format') or args.get('fc_format') or 'img')
-        return parse_format(args.get('fc_format') or args.get('in_format') or (incoming.layout if incoming.layout in _TOKENISH else 'token'))
-    if name in ('VisionTransformerBlock', 'DeRyAdapter'):
-        default = incoming.layout if incoming.layout in (('token', 'bert') if name[0] == 'V' else ('img', 'token', 'bert')) else ('bert' if name[0] == 'V' else 'img')
-        return parse_format(args.get('in_format', default))
-    if name == 'SwinTransformerBlock': return Format('bhwc')
+def _passes_on(args:dict, incoming:Format)->Format:
+    "A container reads what arrives, or its `in_format`."
     return parse_format(args['in_format']) if 'in_format' in args else Format(incoming.layout)
+
+_READS = {'Subnet': _network_reads, 'Net': _network_reads, 'Assembly': _passes_on, 'ParallelPart': _passes_on}
+
+def _wanted_format(name, args, incoming:Format)->Format:
+    "The format the part `name` reads, asked of its class."
+    return PART_CLASSES[name].reads(args, incoming) if name in PART_CLASSES else _READS[name](args, incoming)
 
 # %% ../nbs/09_assembly.ipynb #bc9e47f4
 def _out_format(y, declared, fin:Format, path, b)->Format:
@@ -145,8 +150,9 @@ def _out_format(y, declared, fin:Format, path, b)->Format:
 # %% ../nbs/09_assembly.ipynb #7567469c
 def _shape_hint(b:Build)->str:
     if b.input_shape is None: return ''
-    return (f" The model's input was {tuple(b.input_shape)} ({b.shape_from}); if the network wants another size, set it "
-            "with input_shape= (Python), `input_shape: [C, H, W]` in the config, or train_config.data_preprocessing.image_size")
+    return (f" The model's input was {tuple(b.input_shape)} ({b.shape_from}); if the network wants another size, set "
+            "it with input_shape= (Python), `input_shape: [C, H, W]` in the config, or "
+            "train_config.data_preprocessing.image_size")
 
 def _refuse_random_frozen(body:nn.Module, args:dict, path:tuple, b:Build):
     "A frozen network with random weights trains nothing useful: refuse it unless `pretrained: false` says so."
@@ -154,11 +160,31 @@ def _refuse_random_frozen(body:nn.Module, args:dict, path:tuple, b:Build):
     if origin.get('source') != 'random' or args.get('pretrained') is False or b.pretrained is False: return
     here = key_path(*path)
     if any(here == g or here.startswith((g + '.', g + '[')) for g in b.weights_given): return   # part_weights gives them
-    raise ConfigError(key_path(*path, 'pretrained'), f"this part is frozen but its weights are random ({args.get('model_name')!r} "
-                      "was built without pretrained weights or a ckp_path). Give it weights (pretrained: true, a ckp_path, "
-                      "or a factory that loads them), or say pretrained: false to freeze random features on purpose", b.source)
+    raise ConfigError(key_path(*path, 'pretrained'), f"this part is frozen but its weights are random "
+                      f"({args.get('model_name')!r} was built without pretrained weights or a ckp_path). Give it weights "
+                      "(pretrained: true, a ckp_path, or a factory that loads them), or say pretrained: false to freeze "
+                      "random features on purpose", b.source)
 
-def build_part(spec:dict, path:tuple, incoming:Format, x, b:Build):
+def _body(name:str, args:dict, here:tuple, fin:Format, xin, declared_out, b:Build):
+    "Build the module of part `name` on input `xin`, and run the dry batch through it."
+    if name == 'Assembly': return _assembly(args, here, fin, xin, b)     # its parts ran as they were built
+    if name == 'Subnet': body = _subnet(args, here, fin, b)
+    elif name == 'Net': body = _net(args, here, fin, b)
+    elif name == 'ParallelPart': body = _parallel(args, here, fin, xin, declared_out, b)
+    else: body = _class_part(name, args, here, fin, b)
+    body.eval()
+    try:
+        with torch.no_grad(): return body, body(xin)
+    except Exception as e:
+        raise ConfigError(key_path(*here), f"the dry forward pass fails on input {fin}: {type(e).__name__}: "
+                          f"{str(e).splitlines()[0]}.{_shape_hint(b)}", b.source) from None
+
+# %% ../nbs/09_assembly.ipynb #b71e2f4a
+def build_part(spec:dict,        # a one-key mapping {PartName: {args}}
+               path:tuple,       # its key path in the config, for errors
+               incoming:Format,  # the format the part before hands on
+               x,                # the dry batch, in format `incoming`
+               b:Build):         # the build context
     "Build the part `spec` for input `x` (in format `incoming`): its `Step`, and the dry-forward output."
     (name, args), = spec.items()
     args = {'parts': args} if name == 'Assembly' and isinstance(args, list) else dict(args or {})
@@ -167,26 +193,17 @@ def build_part(spec:dict, path:tuple, incoming:Format, x, b:Build):
     declared_out = args.pop('out_format', None)
     if 'in_format' in args and args['in_format'] is None: del args['in_format']     # null: the same as not given
     want = _wanted_format(name, args, incoming)
-    if name not in ('SimpleAdapter', 'VisionTransformerBlock', 'DeRyAdapter'): args.pop('in_format', None)
+    args.pop('in_format', None)                     # a class that takes it gets the format it reads
     try: reformat = Reformat(incoming, want, b.class_token)
-    except UserError as e: raise ConfigError(key_path(*here, 'in_format'), f"the part before hands on {incoming}: {e}", b.source) from None
+    except UserError as e:
+        raise ConfigError(key_path(*here, 'in_format'), f"the part before hands on {incoming}: {e}", b.source) from None
     xin = reformat(x)
     fin = format_of(xin, want.layout)
-    if name == 'Assembly': body, y = _assembly(args, here, fin, xin, b)     # its parts ran as they were built
-    else:
-        if name == 'Subnet': body = _subnet(args, here, fin, b)
-        elif name == 'Net': body = _net(args, here, fin, b)
-        elif name == 'ParallelPart': body = _parallel(args, here, fin, xin, declared_out, b)
-        else: body = _class_part(name, args, here, fin, b)
-        body.eval()
-        try:
-            with torch.no_grad(): y = body(xin)
-        except Exception as e:
-            raise ConfigError(key_path(*here), f"the dry forward pass fails on input {fin}: {type(e).__name__}: "
-                              f"{str(e).splitlines()[0]}.{_shape_hint(b)}", b.source) from None
+    body, y = _body(name, args, here, fin, xin, declared_out, b)
     if frozen and name in ('Subnet', 'Net'): _refuse_random_frozen(body, args, here, b)
     fout = _out_format(y, declared_out, body.out_format if name == 'Assembly' else fin, here, b)
-    step = Step(body, nn.Identity() if reformat.is_identity else reformat, name, key_path(*path), fin, fout, frozen, b.freeze_bn_stats)
+    step = Step(body, nn.Identity() if reformat.is_identity else reformat, name, key_path(*path), fin, fout, frozen,
+                b.freeze_bn_stats)
     return step, y
 
 # %% ../nbs/09_assembly.ipynb #616859f8
@@ -236,7 +253,7 @@ class Assembly(nn.Module):
         for s in self.steps: x = s(x)
         return x
 
-def summary(model:Assembly):
+def parts_table(model:Assembly):
     "One row per step: path, kind, formats, parameters, trainable parameters."
     import pandas as pd
     return pd.DataFrame([dict(path=s.path, part=s.kind, in_format=str(s.in_format), out_format=str(s.out_format),
@@ -418,6 +435,6 @@ def stitch_check(config:str,               # path of a YAML job config
     cfg = load_config(config)
     model = model_from_config(cfg, (image_size, image_size) if image_size else None, num_classes or _data_classes(cfg),
                               pretrained=False if no_pretrained else None)
-    s = summary(model)
+    s = parts_table(model)
     print(s.to_string(index=False))
     print(f"input {model.input_shape} -> {model.out_format}; {int(s.params.sum()):,} parameters, {int(s.trainable.sum()):,} trainable")

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from .data import TensorLoader
+from .data import TensorLoader, ResumableLoader
 
 # %% auto #0
 __all__ = ['MEMO_BYTES', 'split_prefix', 'cache_blocker', 'cache_key', 'ActivationCache', 'CachedLoader']
@@ -38,7 +38,8 @@ def cache_key(prefix:nn.Sequential, loader:TensorLoader)->str:
     h = hashlib.sha256(repr(prefix).encode())
     for m in prefix.modules():
         if isinstance(m, torch.fx.GraphModule): h.update(m.code.encode())
-    for k, v in prefix.state_dict().items(): h.update(k.encode()); h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    for k, v in prefix.state_dict().items():
+        h.update(k.encode()); h.update(v.detach().cpu().contiguous().numpy().tobytes())
     h.update(loader.images.contiguous().numpy().tobytes())
     h.update(repr((loader.size, loader.mean.flatten().tolist(), loader.std.flatten().tolist(), loader.channels,
                    sorted(loader.fit.items()))).encode())
@@ -92,8 +93,13 @@ class ActivationCache:
         return f"ActivationCache({len(self.base.images)}x{list(self.shape)}, {self.nbytes / 2**20:.0f} MiB, {where})"
 
 # %% ../nbs/14_cache.ipynb #d9f5fd6e
-class CachedLoader:
+def _delegated(name:str)->property:
+    "An attribute read from and written to the base loader."
+    return property(lambda self: getattr(self.base, name), lambda self, v: setattr(self.base, name, v))
+
+class CachedLoader(ResumableLoader):
     "The batches of a `TensorLoader`, in the same order, with cached activations in place of images."
+    epoch, next_batch, shard = _delegated('epoch'), _delegated('next_batch'), _delegated('shard')   # the base's
     def __init__(self, cache:ActivationCache): self.cache, self.base = cache, cache.base
     def __len__(self): return len(self.base)
     def __iter__(self):
@@ -104,5 +110,3 @@ class CachedLoader:
             base.next_batch = b + 1
             yield self.cache.features[idx], base.labels[idx]
         base.epoch, base.next_batch = epoch + 1, 0
-    def state_dict(self): return self.base.state_dict()
-    def load_state_dict(self, s): self.base.load_state_dict(s)

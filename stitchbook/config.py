@@ -6,15 +6,16 @@ Docs: https://stitchbook.github.io/stitchbook/config.html.md"""
 
 # %% ../nbs/07_config.ipynb #cea8237f
 from __future__ import annotations
-import difflib, math
+import ast, difflib, importlib, importlib.util, math
+from functools import lru_cache
 from pathlib import Path
-import torch, yaml
+import yaml
 from .errors import UserError
 
 # %% auto #0
 __all__ = ['CHECKS', 'RUN_OPTIONS', 'MODEL_KEYS', 'JOB_KEYS', 'TRAIN_KEYS', 'METRICS', 'LOSSES', 'key_path', 'ConfigError',
            'did_you_mean', 'Config', 'load_config', 'check_keys', 'check_train_config', 'check_part_weights',
-           'check_config']
+           'check_config', 'check_config_file']
 
 # %% ../nbs/07_config.ipynb #90fd65dc
 def key_path(*parts)->str:
@@ -119,12 +120,25 @@ def check_keys(d:dict, rules:dict, path:tuple, source=None):
         if not ok(v): raise ConfigError(key_path(*path, k), f"must be {what}, got {v!r}", source)
 
 # %% ../nbs/07_config.ipynb #99b29fe4
-def _torch_class(name, module, base, path, source, what):
-    cls = getattr(module, name, None) if isinstance(name, str) else None
-    if not (isinstance(cls, type) and issubclass(cls, base)):
-        names = [n for n, c in vars(module).items() if isinstance(c, type) and issubclass(c, base) and c is not base]
+@lru_cache(None)
+def _torch_names(module:str, base:str)->tuple:
+    "The classes `module` (e.g. `torch.optim`) exports besides `base`, read from torch's source, not imported."
+    try:
+        root = Path(importlib.util.find_spec('torch').submodule_search_locations[0])
+        rel = Path(*module.split('.')[1:])
+        src = next(p for p in (root/rel/'__init__.py', root/rel.with_suffix('.py')) if p.is_file())
+        names = next(ast.literal_eval(n.value) for n in ast.parse(src.read_text()).body
+                     if isinstance(n, ast.Assign) and any(getattr(t, 'id', None) == '__all__' for t in n.targets))
+    except (AttributeError, TypeError, StopIteration, ValueError, SyntaxError, OSError):  # unusual install: ask torch
+        mod = importlib.import_module(module)
+        names = [n for n, c in vars(mod).items() if isinstance(c, type) and issubclass(c, getattr(mod, base))]
+    return tuple(n for n in names if n[:1].isupper() and n != base)
+
+def _check_class_name(name, module:str, base:str, path:tuple, source, what:str):
+    "Raise `ConfigError` unless `name` is a class that `module` exports (other than `base`)."
+    names = _torch_names(module, base)
+    if name not in names:
         raise ConfigError(key_path(*path), f"{name!r} is not a {what}.{did_you_mean(name, names)}", source)
-    return cls
 
 def _check_augmentation(d:dict, path:tuple, source):
     "Check `d['data_augmentation']`, and spell the reference's `default` (its standard augmentation) as `true`."
@@ -137,9 +151,12 @@ def _check_augmentation(d:dict, path:tuple, source):
 def check_train_config(tc:dict, source=None, path=('train_config',)):
     "Check a `train_config` mapping (or one task of `tasks`)."
     check_keys(tc, TRAIN_KEYS, path, source)
-    if 'optimizer' in tc: _torch_class(tc['optimizer'], torch.optim, torch.optim.Optimizer, path + ('optimizer',), source, 'torch.optim optimizer')
+    if 'optimizer' in tc:
+        _check_class_name(tc['optimizer'], 'torch.optim', 'Optimizer', path + ('optimizer',), source,
+                          'torch.optim optimizer')
     if 'lr_scheduler' in tc:
-        _torch_class(tc['lr_scheduler'], torch.optim.lr_scheduler, torch.optim.lr_scheduler.LRScheduler, path + ('lr_scheduler',), source, 'torch.optim.lr_scheduler class')
+        _check_class_name(tc['lr_scheduler'], 'torch.optim.lr_scheduler', 'LRScheduler', path + ('lr_scheduler',),
+                          source, 'torch.optim.lr_scheduler class')
     args = tc.get('optimizer_args', {})
     if 'lr' in args and not _is_num(args['lr']) or _is_num(args.get('lr')) and args['lr'] <= 0:
         raise ConfigError(key_path(*path, 'optimizer_args', 'lr'), f"must be a number > 0, got {args['lr']!r}", source)
@@ -204,3 +221,8 @@ def check_config(cfg:dict, source=None)->dict:
             raise ConfigError(key_path('metrics', i), f"unknown metric {m!r}; use accuracy or topK (e.g. top5)", source)
     check_train_config(cfg.get('train_config', {}), source)
     return cfg
+
+# %% ../nbs/07_config.ipynb #8afc94e9
+def check_config_file(path)->Config:
+    "Read and check the config at `path`: every check that needs no model, importing no torch, timm or torchvision."
+    return check_config(load_config(path))

@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 from .errors import UserError
 from .config import ConfigError, load_config, check_config, check_keys, key_path
-from .job import result_files, load_results
-from .sweep import check_launcher, inside_root, job_state, _check_name
+from . import jobs
+from .sweep import check_launcher, inside_root, _check_name
 
 # %% auto #0
 __all__ = ['check_cross', 'FinishedJob', 'finished_job', 'top_parts', 'cross_config', 'cross_plan', 'cross_results', 'cross_grid']
@@ -57,10 +57,10 @@ class FinishedJob:
 
 def _job_config_file(folder:Path, at:str, source)->Path:
     "The config a job ran: its `config.yml`, else the `result-<seed>.config.yml` it wrote."
-    found = [folder/'config.yml'] if (folder/'config.yml').is_file() else sorted(folder.glob('result-*.config.yml'))
-    if not found:
+    found = jobs.ran_config(folder)
+    if found is None:
         raise ConfigError(at, f"{folder} has no config.yml (nor a result-<seed>.config.yml): no job ran there", source)
-    return found[-1]
+    return found
 
 def _as_assembly(cfg:dict)->dict:
     "`cfg` with a `model:` part written as a one-part `assembly:` (the same model and state dict)."
@@ -76,14 +76,14 @@ def finished_job(path, base:Path, at:str, source=None)->FinishedJob:
     name = _check_name(folder.name, at, source, 'fmnist-a')
     if name == 'original': raise ConfigError(at, f"{folder}: a job may not be named original, the name of the original "
                                              "encoder; rename its folder", source)
-    state, ckp = job_state(folder), folder/'checkpoint-last.pt'
+    state, ckp = jobs.state(folder), jobs.checkpoint_file(folder)
     if state not in ('done', 'new'):
         raise ConfigError(at, f"the job in {folder} is {state}, not done; cross it once it is", source)
     if not ckp.is_file():
         raise ConfigError(at, f"{folder} has no checkpoint-last.pt: has its job trained and finished?", source)
     cfg_file = _job_config_file(folder, at, source)
     cfg = check_config(load_config(cfg_file), cfg_file)
-    stats = json.loads((folder/'model.json').read_text()) if (folder/'model.json').is_file() else {}
+    stats = jobs.read_model(folder)
     return FinishedJob(name, folder, _as_assembly(cfg), ckp, stats)
 
 # %% ../nbs/17a_cross.ipynb #2895f909
@@ -179,7 +179,7 @@ def _row(enc:FinishedJob|None, head:FinishedJob, head_parts:int, run:dict, root:
     return dict(sweep=name, role='cross', parent_of='', network='', arch=_first_name(job['assembly']),
                 first_deleted_block=0, last_deleted_block=0, num_downsamples=0, adapter='cross', source_stage='',
                 dest_stage='', applies=True, why_not='', chunk='cross', folder=str(folder), root=str(root),
-                state=job_state(folder), config=job, same_as='', encoder=e, head=head.name)
+                state=jobs.state(folder), config=job, same_as='', encoder=e, head=head.name)
 
 def cross_plan(cfg,                     # a cross-test config: a path or a mapping
                root='experiments',      # the output root
@@ -204,9 +204,8 @@ def cross_results(p:pd.DataFrame)->pd.DataFrame:
     "The cross jobs of plan `p`: sweep, encoder, head, folder, state and test accuracy (NaN until the job is done)."
     rows = []
     for _, r in p[p.role == 'cross'].iterrows():
-        state = job_state(Path(r.folder))
-        files = result_files(r.folder) if state == 'done' else []
-        acc = [load_results(f)[_ACC].iloc[-1] for f in files]
+        state = jobs.state(r.folder)
+        acc = [t[_ACC].iloc[-1] for _, t in jobs.results(r.folder)] if state == 'done' else []
         rows.append({'sweep': r.sweep, 'encoder': r.encoder, 'head': r['head'], 'folder': r.folder, 'state': state,
                      _ACC: sum(acc) / len(acc) if acc else float('nan')})
     return pd.DataFrame(rows)

@@ -24,9 +24,9 @@ from fastcore.basics import patch
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'DATASETS', 'FMNIST_FILES', 'DEBIAN_FMNIST', 'TENSOR_AUGMENTATIONS', 'RESIZE_MODES',
            'INTERPOLATIONS', 'PRE_KEY', 'PREPROCESSING_KEYS', 'MEMORY_BUDGET', 'default_data_path', 'DatasetInfo',
-           'dataset_info', 'read_idx', 'find_fashion_mnist', 'load_fashion_mnist', 'fit_size', 'TensorLoader',
-           'to_channels', 'Preprocessing', 'resolve_preprocessing', 'ImagePipeline', 'Mapped', 'subset_seed',
-           'train_val_split', 'Data', 'make_data', 'SeededLoader']
+           'dataset_info', 'read_idx', 'find_fashion_mnist', 'load_fashion_mnist', 'fit_size', 'epoch_order',
+           'ResumableLoader', 'TensorLoader', 'to_channels', 'Preprocessing', 'resolve_preprocessing', 'ImagePipeline',
+           'Mapped', 'subset_seed', 'train_val_split', 'Data', 'make_data', 'SeededLoader']
 
 # %% ../nbs/12_data.ipynb #f3e7480b
 def default_data_path()->Path:
@@ -151,20 +151,54 @@ def _hflip(x:torch.Tensor, g:torch.Generator)->torch.Tensor:
     flip = torch.rand(x.shape[0], generator=g) < 0.5
     return torch.where(flip[:, None, None, None], x.flip(-1), x)
 
+# %% ../nbs/12_data.ipynb #11ecca74
+def epoch_order(n:int,              # examples
+                seed:int,           # the loader's seed
+                epoch:int,          # the epoch
+                shuffle:bool=True,  # False: the examples in their order
+               )->torch.Tensor:
+    "The example order of `epoch`: a function of the seed and the epoch only."
+    if not shuffle: return torch.arange(n)
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100003 + epoch))
+
+class ResumableLoader:
+    "Base of the training loaders: batches from `next_batch` of `epoch` on, a resumable position, and a `shard`."
+    def __init__(self):
+        self.epoch, self.next_batch = 0, 0
+        self.shard = (0, 1)  # (rank, world size): under DDP each process takes every world-th example of a batch
+    def __len__(self)->int: raise NotImplementedError("the number of batches in an epoch")
+    def __iter__(self): raise NotImplementedError("the batches of `epoch` from `next_batch` on, then the next epoch")
+    def state_dict(self)->dict:
+        "The position to resume from."
+        return {'epoch': self.epoch, 'next_batch': self.next_batch}
+    def load_state_dict(self, state:dict):
+        "Resume from `state`, a `state_dict`."
+        self.epoch, self.next_batch = state['epoch'], state['next_batch']
+
 # %% ../nbs/12_data.ipynb #df401adf
-class TensorLoader:
+class TensorLoader(ResumableLoader):
     "Seeded, resumable batches from an in-memory image tensor (uint8 0-255 or float 0-1)."
-    def __init__(self, images:torch.Tensor, labels:torch.Tensor, batch_size:int, image_size, mean, std,
-                 channels:int|None=None, shuffle:bool=False, augment=(), seed:int=0, max_batches:int|None=None,
-                 drop_last:bool=False, resize:str='pad', crop_pct:float=1.0, interpolation:str='bilinear'):
+    def __init__(self,
+                 images:torch.Tensor,            # N×C×H×W, uint8 0-255 or float 0-1
+                 labels:torch.Tensor,            # N labels
+                 batch_size:int,                 # examples per batch (before sharding)
+                 image_size,                     # the model's input size, one side or (H, W)
+                 mean,                           # per-channel mean to subtract, in [0, 1] units
+                 std,                            # per-channel standard deviation to divide by
+                 channels:int|None=None,         # channels the model reads (default: the images')
+                 shuffle:bool=False,             # a new seeded order each epoch
+                 augment=(),                     # names from `TENSOR_AUGMENTATIONS`
+                 seed:int=0,                     # seeds the order and the augmentation
+                 max_batches:int|None=None,      # cap on batches per epoch
+                 drop_last:bool=False,           # drop a last, smaller batch
+                 resize:str='pad', crop_pct:float=1.0, interpolation:str='bilinear'):   # see `fit_size`
+        super().__init__()
         self.images, self.labels, self.bs, self.size = images, labels, batch_size, image_size
         self.fit = dict(resize=resize, crop_pct=crop_pct, interpolation=interpolation)
         self.mean = torch.tensor(mean).view(1, -1, 1, 1); self.std = torch.tensor(std).view(1, -1, 1, 1)
         self.channels = channels or images.shape[1]
         self.shuffle, self.augment, self.seed = shuffle, tuple(augment), seed
         self.max_batches, self.drop_last = max_batches, drop_last
-        self.epoch, self.next_batch = 0, 0
-        self.shard = (0, 1)  # (rank, world size): under DDP each process takes every world-th example of a batch
 
     def indices(self, epoch:int, b:int, order=None)->torch.Tensor:
         "The examples of batch `b` of `epoch` that this process takes."
@@ -173,15 +207,13 @@ class TensorLoader:
 
     @property
     def num_examples(self)->int: return len(self.images)
-
     def __len__(self):
         n = len(self.images) // self.bs if self.drop_last else -(-len(self.images) // self.bs)
         return min(n, self.max_batches) if self.max_batches else n
 
     def order(self, epoch:int)->torch.Tensor:
-        "The example order of `epoch`: a function of the seed and the epoch only."
-        if not self.shuffle: return torch.arange(len(self.images))
-        return torch.randperm(len(self.images), generator=torch.Generator().manual_seed(self.seed * 100003 + epoch))
+        "The example order of `epoch` (`epoch_order`)."
+        return epoch_order(len(self.images), self.seed, epoch, self.shuffle)
 
 # %% ../nbs/12_data.ipynb #b3188e3c
 def _seed(*parts)->int: return hash(parts) & 0x7FFFFFFF
@@ -213,11 +245,6 @@ def __iter__(self:TensorLoader):
         yield self.batch(epoch, b, order)
     self.epoch, self.next_batch = epoch + 1, 0
 
-@patch
-def state_dict(self:TensorLoader)->dict: return {'epoch': self.epoch, 'next_batch': self.next_batch}
-
-@patch
-def load_state_dict(self:TensorLoader, state:dict): self.epoch, self.next_batch = state['epoch'], state['next_batch']
 
 # %% ../nbs/12_data.ipynb #5288c948
 @dataclass(frozen=True)
@@ -511,21 +538,28 @@ def _tensor_loaders(tc:dict, splits:dict, prep:Preprocessing, aug, eval_bs=None)
     return {s: None if xy is None else _tensor_loader(tc, xy, prep, aug, s == 'train', eval_bs)
             for s, xy in splits.items()}
 
-class SeededLoader:
-    "A `DataLoader` whose shuffling order depends on (seed, epoch) only, with the same `state_dict` as `TensorLoader`."
-    def __init__(self, ds, batch_size, shuffle, seed, workers, max_batches=None):
+# %% ../nbs/12_data.ipynb #99015269
+class SeededLoader(ResumableLoader):
+    "A `DataLoader` whose shuffling order depends on (seed, epoch) only, resumable like `TensorLoader`."
+    def __init__(self,
+                 ds,                          # a map-style dataset of (image, label)
+                 batch_size:int,              # examples per batch (before sharding)
+                 shuffle:bool,                # a new seeded order each epoch
+                 seed:int,                    # seeds the order and the workers' augmentation
+                 workers:int,                 # `DataLoader` worker processes
+                 max_batches:int|None=None):  # cap on batches per epoch
+        super().__init__()
         self.ds, self.bs, self.shuffle, self.seed, self.workers = ds, batch_size, shuffle, seed, workers
-        self.max_batches, self.epoch, self.next_batch = max_batches, 0, 0
+        self.max_batches = max_batches
     @property
     def num_examples(self)->int: return len(self.ds)
     def __len__(self):
         n = -(-len(self.ds) // self.bs)
         return min(n, self.max_batches) if self.max_batches else n
     def __iter__(self):
-        g = torch.Generator().manual_seed(self.seed * 100003 + self.epoch)
-        order = torch.randperm(len(self.ds), generator=g) if self.shuffle else torch.arange(len(self.ds))
+        order = epoch_order(len(self.ds), self.seed, self.epoch, self.shuffle)
         order = order[self.next_batch * self.bs: len(self) * self.bs]
-        rank, size = getattr(self, 'shard', (0, 1))
+        rank, size = self.shard
         order = order.view(-1)[torch.arange(len(order)) % self.bs % size == rank] if size > 1 else order
         torch.manual_seed(_seed(self.seed, self.epoch, self.next_batch))
         dl = torch.utils.data.DataLoader(torch.utils.data.Subset(self.ds, order.tolist()), -(-self.bs // size),
@@ -534,9 +568,8 @@ class SeededLoader:
             self.next_batch += 1
             yield batch
         self.epoch, self.next_batch = self.epoch + 1, 0
-    def state_dict(self): return {'epoch': self.epoch, 'next_batch': self.next_batch}
-    def load_state_dict(self, s): self.epoch, self.next_batch = s['epoch'], s['next_batch']
 
+# %% ../nbs/12_data.ipynb #e39bdc2c
 def _seeded_loaders(tc, train_ds, test_ds, workers, eval_bs, plain_ds=None)->dict:
     "Train, test and validation `SeededLoader`s; the validation split reads `plain_ds`, the training data unaugmented."
     seed, bs = tc.get('seed', 0), tc.get('batch_size', 128)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 import pandas as pd
+from . import jobs
 from .config import ConfigError, CHECKS, load_config, check_config, did_you_mean, key_path
-from .sweep import (KIND_KEYS, plan, check_sweep, network_parts, job_state, inside_root, _check_name, _frozen, _job,
+from .sweep import (KIND_KEYS, plan, check_sweep, network_parts, inside_root, _check_name, _frozen, _job,
                               _one_name, _same_as)
 
 # %% auto #0
@@ -20,7 +21,8 @@ __all__ = ['BASELINES', 'check_kinds', 'dataset_name', 'baseline_rows', 'per_dat
 BASELINES = dict(finetune='the whole network from its weights, every part trained',
                  scratch='the whole network from random weights, every part trained')
 
-def _distinct_list(v, ok)->bool: return isinstance(v, list) and len(v) > 0 and all(map(ok, v)) and len(set(map(str, v))) == len(v)
+def _distinct_list(v, ok)->bool:
+    return isinstance(v, list) and len(v) > 0 and all(map(ok, v)) and len(set(map(str, v))) == len(v)
 
 def check_kinds(cfg:dict, source=None):
     "Check a config's experiment-kind keys: `seeds`, `lrs`, `datasets` and `baselines`."
@@ -29,11 +31,12 @@ def check_kinds(cfg:dict, source=None):
                  datasets=(lambda d: isinstance(d, (str, dict)), "a list of distinct dataset names or mappings"),
                  baselines=(lambda b: b in BASELINES, f"a list drawn from {', '.join(BASELINES)}"))
     for key, (ok, what) in rules.items():
-        if key in cfg and not _distinct_list(cfg[key], ok):
+        if cfg.get(key) not in (None, []) and not _distinct_list(cfg[key], ok):     # an empty list asks for none
             bad = [b for b in cfg[key] if not ok(b)][:1] if isinstance(cfg[key], list) else []
             hint = did_you_mean(bad[0], BASELINES) if key == 'baselines' and bad and isinstance(bad[0], str) else ''
             raise ConfigError(key, f"must be {what}, got {cfg[key]!r}.{hint}", source)
-    for i, d in enumerate(cfg.get('datasets') or []): _check_name(dataset_name(d), key_path('datasets', i), source, 'cifar100')
+    for i, d in enumerate(cfg.get('datasets') or []):
+        _check_name(dataset_name(d), key_path('datasets', i), source, 'cifar100')
     return cfg
 
 def dataset_name(d)->str:
@@ -49,7 +52,7 @@ def _row(**r)->dict:
                 num_downsamples=0, adapter='', source_stage='', dest_stage='', applies=True, why_not='', chunk='',
                 folder='', root='', config=None, same_as='')
     out = {**keys, **r}
-    out['state'] = job_state(Path(out['folder'])) if out['applies'] else 'skipped'
+    out['state'] = jobs.state(out['folder']) if out['applies'] else 'skipped'
     return out
 
 def baseline_rows(cfg:dict, kinds:list, root, name:str)->list:
@@ -72,7 +75,7 @@ def baseline_rows(cfg:dict, kinds:list, root, name:str)->list:
 def _variant(row:dict, folder:Path, root, **cols)->dict:
     "A copy of plan row `row` in another folder, with its own config to change and `cols` set."
     out = {**row, 'config': copy.deepcopy(row['config']), **cols, 'folder': str(inside_root(folder, root))}
-    out['state'] = job_state(folder) if out['applies'] else 'skipped'
+    out['state'] = jobs.state(folder) if out['applies'] else 'skipped'
     return out
 
 def per_dataset(rows:list, datasets:list)->list:

@@ -6,22 +6,24 @@ Docs: https://stitchbook.github.io/stitchbook/job.html.md"""
 
 # %% ../nbs/16_job.ipynb #63bc310d
 from __future__ import annotations
-import copy, hashlib, json, os, random, sys, time
+import copy, hashlib, json, os, random, time
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch, yaml
-from fastcore.script import call_parse, parse_cli
+from fastcore.script import call_parse
 from .errors import UserError, user_errors
 from .files import atomic_write
+from .jobs import (write_status, result_files, load_results, result_file, ran_config_file, checkpoint_file,
+                             model_file, cache_dir)
 from .config import load_config, check_config, ConfigError
 from .models import load_checkpoint
 from .data import make_data, dataset_info, default_data_path, subset_seed
 from .sources import open_source, native_shape
 from .assembly import model_from_config, weight_sources, source_data_config
 from .cache import split_prefix, cache_blocker, ActivationCache
-from .train import (Run, make_optimizer, make_scheduler, make_loss, evaluate, evaluate_tasks, evaluate_val,
+from .train import (Run, make_optimizer, make_scheduler, make_loss, evaluate_loader, evaluate_tasks, evaluate_val,
                               train_epoch, result_row, world)
 from .tasks import MultiTaskLoader, make_task_data
 import torch.distributed as dist
@@ -29,46 +31,8 @@ from .stitch import init_adapter
 from torch.utils.flop_counter import FlopCounterMode
 
 # %% auto #0
-__all__ = ['KEPT_STATUS', 'RUN_FLAGS', 'ALIASES', 'read_status', 'write_status', 'result_files', 'load_results',
-           'apply_overrides', 'prepare', 'model_stats', 'fingerprint', 'save_checkpoint', 'resume', 'train_job',
-           'stitch_train', 'stitch_train_cli']
-
-# %% ../nbs/16_job.ipynb #2e2d21dc
-KEPT_STATUS = ('log', 'notebook', 'host', 'pid', 'job_id', 'executor')
-
-def read_status(folder)->dict:
-    "A job folder's `status.json` (`{}` when there is none, `{'state': 'failed'}` when it cannot be read)."
-    path = Path(folder)/'status.json'
-    if not path.exists(): return {}
-    try: return json.loads(path.read_text())
-    except json.JSONDecodeError: return {'state': 'failed', 'error': f"{path} is not valid JSON"}
-
-def write_status(folder:Path, state:str, **extra):
-    "Write `status.json`; what the launcher recorded (`KEPT_STATUS`: log, notebook, host, pid, job id, executor) is kept."
-    old = read_status(folder)
-    new = {**{k: old[k] for k in KEPT_STATUS if k in old}, 'state': state, 'time': time.time(), **extra}
-    atomic_write(Path(folder)/'status.json', lambda p: p.write_text(json.dumps(new)))
-
-def result_files(folder)->list:
-    "A job folder's results tables: stitchbook's `result-<seed>.parquet`, else the reference's `.pkl`, else a test-only run's."
-    folder = Path(folder)
-    return sorted(folder.glob('result-*.parquet')) or sorted(folder.glob('result-*.pkl')) or sorted(folder.glob('test-*.parquet'))
-
-def load_results(path,              # `result-*.parquet` (stitchbook), or the reference's `result-*.pkl`
-                 trust:bool=False   # unpickle a `.pkl`, which runs any code it holds: only for files you trust
-                )->pd.DataFrame:
-    "A results table: stitchbook's parquet, or (with `trust`) the reference's pickled DataFrame."
-    path = Path(path)
-    if path.suffix == '.parquet': return pd.read_parquet(path)
-    if path.suffix != '.pkl': raise UserError(f"{path}: results are .parquet (stitchbook) or .pkl (the reference)")
-    if not trust:
-        raise UserError(f"{path} is a pickle (the reference's results format), and unpickling runs whatever code "
-                        "the file holds, so stitchbook does not open it unless asked. If you trust where it came from, "
-                        "opt in with `stitch-report --trust-pickles`, or `load_results(path, trust=True)`")
-    df = pd.read_pickle(path)
-    if not isinstance(df, pd.DataFrame):
-        raise UserError(f"{path}: expected a pickled DataFrame, got {type(df).__name__}")
-    return df
+__all__ = ['RUN_FLAGS', 'apply_overrides', 'prepare', 'model_stats', 'fingerprint', 'save_checkpoint', 'resume', 'train_job',
+           'stitch_train']
 
 # %% ../nbs/16_job.ipynb #9d3f9271
 RUN_FLAGS = ('data_path', 'save_dir', 'metrics_output', 'save_checkpoints', 'eval_checkpoints', 'checkpoint_initial_model',
@@ -114,6 +78,7 @@ def _check_classes(model, data):
         raise ConfigError('train_config.dataset', f"the data has {data.num_classes} classes but the model predicts "
                           f"{C}; use a destination (or head) with as many outputs, or data with fewer classes")
 
+# %% ../nbs/16_job.ipynb #c2e78bb9
 def _model_and_data(cfg:dict, pretrained, given=None):
     "The model, built at the data's size unless something says otherwise, and the data, prepared for the model."
     tc, pre = cfg['train_config'], cfg['train_config'].setdefault('data_preprocessing', {})
@@ -179,12 +144,55 @@ def _log_subsets(data, tc:dict, verbose:bool):
 def _cached_loaders(prefix, data, folder:Path, verbose:bool)->tuple:
     "`(train, test, val)`: loaders over the prefix's activations, computed once per example of each split."
     splits = (('training', data.train), ('validation', data.val), ('testing', data.test))
-    caches = {role: ActivationCache(prefix, loader, folder=folder) for role, loader in splits if loader is not None}
+    cache_dir(folder).mkdir(exist_ok=True)                    # where a cache too large for memory goes
+    caches = {role: ActivationCache(prefix, loader, folder=cache_dir(folder)) for role, loader in splits if loader}
     said = [f"{cache} for {role}" for role, cache in caches.items()]
     _log(f"activation cache: on, {', '.join(said[:-1])} and {said[-1]}", verbose)
     val = caches.get('validation')
     return caches['training'].loader(), caches['testing'].loader(), val and val.loader()
 
+def _close_caches(run:Run, folder:Path):
+    "Release the activation caches of `run`, deleting the files of those on disk, and their folder once empty."
+    for loader in (run.train, run.test, run.val):
+        if getattr(loader, 'cache', None) is not None: loader.cache.close()
+    if cache_dir(folder).is_dir() and not any(cache_dir(folder).iterdir()): cache_dir(folder).rmdir()
+
+def _loaders(cfg:dict, pretrained, data)->tuple:
+    "`(model, data, train, test, task_tests)`: one data set, or one per task of a multi-task job."
+    if not cfg['train_config'].get('tasks'):
+        model, data = _model_and_data(cfg, pretrained, data)
+        return model, data, data.train, data.test, []
+    model, tasks = _task_model_and_data(cfg, pretrained)
+    names = [n for n, _ in tasks]
+    train, test = (MultiTaskLoader([getattr(d, split) for _, d in tasks], names) for split in ('train', 'test'))
+    return model, tasks[0][1], train, test, [(n, d.test) for n, d in tasks]
+
+def _place(model, cfg:dict, device:str, channels_last:bool):
+    "Load the `load_from` weights, then move the model to its device and memory format."
+    if cfg.get('load_from'): load_checkpoint(model, cfg['load_from'], strict=cfg.get('strict_load', True))
+    model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
+
+def _why_no_cache(activation_cache:bool, device:str, multi_task:bool, prefix, train)->str|None:
+    "Why the activation cache cannot be used (`None`: it can)."
+    if not activation_cache: return 'switched off'
+    if device != 'cpu': return 'the job runs on ' + device
+    return 'multi-task data' if multi_task else cache_blocker(prefix, train)
+
+# %% ../nbs/16_job.ipynb #2ab31916
+def _optimisation(cfg:dict, model, rest, n_proc:int)->dict:
+    "The training keywords of `Run`: trained part, optimizer, schedule, loss, top-k and gradient clipping."
+    tc = cfg['train_config']
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params and not cfg.get('test_only'):
+        raise UserError("nothing to train: every part is frozen. Add an adapter, or train everything with --unfrozen")
+    opt = make_optimizer(params, tc) if params else None
+    sched, cadence = make_scheduler(opt, tc) if opt else (None, None)
+    ks = tuple(sorted({1} | {int(m[3:]) for m in cfg.get('metrics', []) if m.startswith('top') and m[3:].isdigit()}))
+    if n_proc > 1 and params: rest = torch.nn.parallel.DistributedDataParallel(rest)
+    return dict(rest=rest, opt=opt, sched=sched, cadence=cadence, loss=make_loss(tc, params), topk=ks,
+                max_grad_norm=tc.get('max_grad_norm'))
+
+# %% ../nbs/16_job.ipynb #9192171d
 def prepare(cfg:dict,                  # a checked job config
             folder:Path,               # the job folder (made here, once the model and data are built)
             pretrained=None,           # `False` forces random weights everywhere
@@ -197,39 +205,21 @@ def prepare(cfg:dict,                  # a checked job config
     tc = cfg.setdefault('train_config', {})
     device, rank, n_proc = _start(cfg)
     progress = progress and rank == 0
-    if tc.get('tasks'):
-        model, tasks = _task_model_and_data(cfg, pretrained)
-        names, data = [n for n, _ in tasks], tasks[0][1]
-        train = MultiTaskLoader([d.train for _, d in tasks], names)
-        test = MultiTaskLoader([d.test for _, d in tasks], names)
-        task_tests = [(n, d.test) for n, d in tasks]
-    else:
-        model, data = _model_and_data(cfg, pretrained, data)
-        train, test, task_tests = data.train, data.test, []
-    val = data.val                                      # None for a multi-task job, which holds out none
-    prov = _provenance(model, data)
+    model, data, train, test, task_tests = _loaders(cfg, pretrained, data)
+    val, prov = data.val, _provenance(model, data)            # no validation split for a multi-task job
     _log_provenance(prov, data, progress)
     _log_subsets(data, tc, progress)
     for loader in (train, test, val):
         if loader is not None: loader.shard = (rank, n_proc)
-    if cfg.get('load_from'): load_checkpoint(model, cfg['load_from'], strict=cfg.get('strict_load', True))
-    model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
+    _place(model, cfg, device, channels_last)
     Path(folder).mkdir(parents=True, exist_ok=True)
     prefix, rest = split_prefix(model)
-    blocker = ('switched off' if not activation_cache else 'the job runs on ' + device if device != 'cpu' else
-               'multi-task data' if task_tests else cache_blocker(prefix, train))
+    blocker = _why_no_cache(activation_cache, device, bool(task_tests), prefix, train)
     if blocker is None: train, test, val = _cached_loaders(prefix, data, folder, progress)
     else: _log(f"activation cache: off ({blocker})", progress)
     if tc.get('init'): init_adapter(model, tc['init'], _first_batch(data.train))
-    params = [p for p in model.parameters() if p.requires_grad]
-    if not params and not cfg.get('test_only'):
-        raise UserError("nothing to train: every part is frozen. Add an adapter, or train everything with --unfrozen")
-    opt = make_optimizer(params, tc) if params else None
-    sched, cadence = make_scheduler(opt, tc) if opt else (None, None)
-    ks = tuple(sorted({1} | {int(m[3:]) for m in cfg.get('metrics', []) if m.startswith('top') and m[3:].isdigit()}))
-    if n_proc > 1 and params: rest = torch.nn.parallel.DistributedDataParallel(rest)
-    return Run(model, prefix, rest, train, test, blocker is None, opt, sched, cadence, make_loss(tc, params), ks,
-               tc.get('max_grad_norm'), device, amp, task_tests=task_tests, provenance=prov, val=val)
+    return Run(model=model, prefix=prefix, train=train, test=test, val=val, cached=blocker is None, device=device,
+               amp=amp, task_tests=task_tests, provenance=prov, **_optimisation(cfg, model, rest, n_proc))
 
 # %% ../nbs/16_job.ipynb #b8993172
 def model_stats(model:torch.nn.Module, input_shape)->dict:
@@ -275,6 +265,58 @@ def _epoch_line(r:dict)->str:
             f"train acc {r['Overall/Train Accuracy']:.4f}, {val}"
             f"test acc {r.get('Overall/Test Accuracy', float('nan')):.4f}, {r['Time/Images per Second']:.0f} img/s")
 
+def _writer(lead:bool):
+    "`atomic_write` for the process that writes (under torchrun, the first); a no-op for the others."
+    return atomic_write if lead else (lambda path, fn: None)
+
+def _test_only(run:Run, folder:Path, seed, lead:bool)->pd.DataFrame:
+    "Evaluate `run` once, into `test-<seed>.parquet`."
+    table = pd.DataFrame([_row(run, {'loss': float('nan'), 'accuracy': float('nan')}, time.time())])
+    _writer(lead)(result_file(folder, seed, test_only=True), lambda p: table.to_parquet(p))
+    if lead: write_status(folder, 'done', epochs=0)
+    return table
+
+def _epoch_0(run:Run, cfg:dict, folder:Path, results:Path, lead:bool):
+    "The model before training as epoch 0; looking leaves the data order as it was."
+    t0, state = time.time(), run.train.state_dict()
+    train0 = evaluate_loader(run, run.train)
+    run.train.load_state_dict(state)
+    run.rows.append(_row(run, {'loss': train0['loss'], 'accuracy': train0[1]}, t0))
+    _writer(lead)(results, lambda p: pd.DataFrame(run.rows).to_parquet(p))
+    if cfg.get('checkpoint_initial_model') and lead: save_checkpoint(run, checkpoint_file(folder, 0), cfg)
+
+# %% ../nbs/16_job.ipynb #48101bd8
+def _epochs(run:Run, cfg:dict, folder:Path, results:Path, lead:bool, progress:bool):
+    "Train the epochs left, writing the results and checkpoints after each."
+    epochs = cfg['train_config'].get('epochs', 1)
+    for epoch in range(run.epoch, epochs):
+        stats = train_epoch(run, progress)
+        run.epoch = epoch + 1
+        evaluate_now = cfg.get('eval_checkpoints', True) or run.epoch == epochs
+        run.rows.append(_row(run, stats, time.time() if evaluate_now else None))
+        _writer(lead)(results, lambda p: pd.DataFrame(run.rows).to_parquet(p))
+        if lead: save_checkpoint(run, checkpoint_file(folder), cfg)
+        if cfg.get('save_checkpoints') and lead: save_checkpoint(run, checkpoint_file(folder, run.epoch), cfg)
+        _log(_epoch_line(run.rows[-1]), progress)
+
+def _train(run:Run, cfg:dict, folder:Path, lead:bool, progress:bool)->pd.DataFrame:
+    "Train `run` from its last checkpoint, or from the start; its status says running, then done or failed."
+    seed = cfg['train_config']['seed']
+    results = Path(cfg.get('metrics_output') or result_file(folder, seed))
+    _writer(lead)(ran_config_file(folder, seed), lambda p: p.write_text(yaml.safe_dump(cfg, sort_keys=False)))
+    start = cfg.get('resume_from') or (checkpoint_file(folder) if checkpoint_file(folder).exists() else None)
+    if start: resume(run, Path(start), cfg); _log(f"resumed from {start} at epoch {run.epoch}", progress)
+    if lead: write_status(folder, 'running')
+    try:
+        if not run.rows: _epoch_0(run, cfg, folder, results, lead)
+        _epochs(run, cfg, folder, results, lead, progress)
+    except Exception as e:
+        if lead: write_status(folder, 'failed', error=f"{type(e).__name__}: {e}")
+        raise
+    if lead: write_status(folder, 'done', epochs=run.epoch)
+    return pd.DataFrame(run.rows)
+
+# %% ../nbs/16_job.ipynb #a33da425
 def train_job(config,                    # config path or mapping
               output=None,               # job folder (default: the config's folder, or `save_dir`)
               pretrained:bool|None=None, # `False` forces random weights everywhere
@@ -292,60 +334,27 @@ def train_job(config,                    # config path or mapping
     folder = Path(output or cfg.get('save_dir') or (src.parent if src else '.'))
     run = prepare(cfg, folder, pretrained, activation_cache, amp, channels_last, progress, data)
     lead = world()[0] == 0                                 # under torchrun only the first process writes
-    write = atomic_write if lead else (lambda path, fn: None)
-    progress = progress and lead
-    seed = cfg['train_config']['seed']
-    results = Path(cfg.get('metrics_output') or folder/f"result-{seed}.parquet")
     stats = {**model_stats(run.model, run.model.input_shape), 'input_shape': list(run.model.input_shape),
              **run.provenance}
-    write(folder/'model.json', lambda p: p.write_text(json.dumps(stats, indent=1, default=str)))
-    if cfg.get('test_only'):
-        table = pd.DataFrame([_row(run, {'loss': float('nan'), 'accuracy': float('nan')}, time.time())])
-        write(folder/f"test-{seed}.parquet", lambda p: table.to_parquet(p))
-        if lead: write_status(folder, 'done', epochs=0)
-        return table
-    write(folder/f"result-{seed}.config.yml", lambda p: p.write_text(yaml.safe_dump(cfg, sort_keys=False)))
-    last = folder/'checkpoint-last.pt'
-    start = cfg.get('resume_from') or (last if last.exists() else None)
-    if start: resume(run, Path(start), cfg); _log(f"resumed from {start} at epoch {run.epoch}", progress)
-    if lead: write_status(folder, 'running')
+    _writer(lead)(model_file(folder), lambda p: p.write_text(json.dumps(stats, indent=1, default=str)))
     try:
-        if not run.rows:
-            t0, state = time.time(), run.train.state_dict()
-            train0 = evaluate(run, run.train)
-            run.train.load_state_dict(state)                 # looking leaves the data order as it was
-            run.rows.append(_row(run, {'loss': train0['loss'], 'accuracy': train0[1]}, t0))
-            write(results, lambda p: pd.DataFrame(run.rows).to_parquet(p))
-            if cfg.get('checkpoint_initial_model') and lead: save_checkpoint(run, folder/'checkpoint-epoch-0.pt', cfg)
-        for epoch in range(run.epoch, cfg['train_config'].get('epochs', 1)):
-            stats = train_epoch(run, progress)
-            run.epoch = epoch + 1
-            evaluate_now = cfg.get('eval_checkpoints', True) or run.epoch == cfg['train_config'].get('epochs', 1)
-            run.rows.append(_row(run, stats, time.time() if evaluate_now else None))
-            write(results, lambda p: pd.DataFrame(run.rows).to_parquet(p))
-            if lead: save_checkpoint(run, last, cfg)
-            if cfg.get('save_checkpoints') and lead:
-                save_checkpoint(run, folder/f"checkpoint-epoch-{run.epoch}.pt", cfg)
-            _log(_epoch_line(run.rows[-1]), progress)
-    except Exception as e:
-        if lead: write_status(folder, 'failed', error=f"{type(e).__name__}: {e}")
-        raise
-    if lead: write_status(folder, 'done', epochs=run.epoch)
-    return pd.DataFrame(run.rows)
+        if cfg.get('test_only'): return _test_only(run, folder, cfg['train_config']['seed'], lead)
+        return _train(run, cfg, folder, lead, progress and lead)
+    finally: _close_caches(run, folder)
 
 # %% ../nbs/16_job.ipynb #c474c729
 @call_parse
 @user_errors
-def stitch_train(config:str=None,              # job config (YAML); also -c
+def stitch_train(Config:str=None,              # job config (YAML)
                  data_path:str=None,           # where datasets live
-                 output:str=None,              # job folder (default: the config's folder); also -o
+                 Output:str=None,              # job folder (default: the config's folder)
                  metrics_output:str=None,      # results file (default: <output>/result-<seed>.parquet)
-                 epochs:int=None,              # also -e
-                 batch_size:int=None,          # also -b
-                 max_batches:int=None,         # limit batches per epoch (debugging); also -m
+                 Epochs:int=None,              # epochs to train
+                 Batch_size:int=None,          # images per batch
+                 Max_batches:int=None,         # limit batches per epoch (debugging)
                  lr:float=None, wd:float=None, momentum:float=None, seed:int=None,
                  device:str=None,              # cpu, cuda, cuda:1 (default: cuda when available)
-                 workers:int=None,             # data-loading workers; also -j
+                 workers:int=None,             # data-loading workers
                  deterministic:bool=False,     # deterministic algorithms
                  save_checkpoints:bool=False,  # keep a checkpoint per epoch
                  no_eval_checkpoints:bool=False, # evaluate only after the last epoch
@@ -355,30 +364,20 @@ def stitch_train(config:str=None,              # job config (YAML); also -c
                  non_strict:bool=False,        # allow missing or extra keys with --load-from
                  unfrozen:bool=False,          # train every part
                  test_only:bool=False,         # evaluate only (with --load-from)
-                 smoke_test:bool=False,        # one epoch of two batches; also --st
-                 verbose:bool=False,           # also -v
+                 smoke_test:bool=False,        # one epoch of two batches
+                 Verbose:bool=False,           # more log lines
                  no_pretrained:bool=False,     # random weights everywhere (offline runs, tests)
                  init:str=None,                # closed-form adapter init: lstsq, ridge, procrustes
                  no_cache:bool=False,          # never use the activation cache
                  amp:bool=False,               # bf16 autocast
                  channels_last:bool=False):    # channels-last memory format
     "Train the adapter of a stitched model (or any model) from a job config; write results and checkpoints."
-    if not config: raise UserError("give the job config: stitch-train -c config.yml")
-    table = train_job(config, output, pretrained=False if no_pretrained else None, activation_cache=not no_cache,
-                      amp=amp, channels_last=channels_last, data_path=data_path, metrics_output=metrics_output,
-                      epochs=epochs, batch_size=batch_size, max_batches=max_batches, lr=lr, wd=wd, momentum=momentum,
-                      seed=seed, device=device, workers=workers, deterministic=deterministic or None,
-                      save_checkpoints=save_checkpoints or None, eval_checkpoints=False if no_eval_checkpoints else None,
-                      checkpoint_initial_model=checkpoint_initial_model or None, resume_from=resume_from, load_from=load_from,
-                      strict_load=False if non_strict else None, unfrozen=unfrozen or None, test_only=test_only or None,
-                      smoke_test=smoke_test, verbose=verbose or None, init=init)
-    print(table.to_string(index=False))
-
-ALIASES = {'-c': '--config', '-o': '--output', '-e': '--epochs', '-b': '--batch-size', '-m': '--max-batches',
-           '-j': '--workers', '-v': '--verbose', '--st': '--smoke-test'}
-
-def stitch_train_cli():
-    "Console entry point: the reference's short flags, then `stitch_train`."
-    sys.argv = [ALIASES.get(a, a) for a in sys.argv]
-    args, kwargs, _ = parse_cli(stitch_train)
-    stitch_train(*args, **kwargs)
+    if not Config: raise UserError("give the job config: stitch-train -c config.yml")
+    print(train_job(Config, Output, pretrained=False if no_pretrained else None, activation_cache=not no_cache,
+          amp=amp, channels_last=channels_last, data_path=data_path, metrics_output=metrics_output, epochs=Epochs,
+          batch_size=Batch_size, max_batches=Max_batches, lr=lr, wd=wd, momentum=momentum, seed=seed, device=device,
+          workers=workers, deterministic=deterministic or None, save_checkpoints=save_checkpoints or None,
+          eval_checkpoints=False if no_eval_checkpoints else None, unfrozen=unfrozen or None,
+          checkpoint_initial_model=checkpoint_initial_model or None, resume_from=resume_from, load_from=load_from,
+          strict_load=False if non_strict else None, test_only=test_only or None, smoke_test=smoke_test,
+          verbose=Verbose or None, init=init).to_string(index=False))

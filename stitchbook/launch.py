@@ -6,51 +6,42 @@ Docs: https://stitchbook.github.io/stitchbook/launch.html.md"""
 
 # %% ../nbs/18_launch.ipynb #795acf55
 from __future__ import annotations
-import ctypes, json, os, select, shutil, signal, socket, sys, threading, time, traceback
+import json, os, select, shutil, signal, socket, threading, time, traceback
 from importlib.resources import files
 from pathlib import Path
+from typing import Annotated
 import pandas as pd
 import submitit
-from fastcore.script import call_parse, parse_cli
+from fastcore.script import call_parse
+from . import jobs
 from .errors import UserError, user_errors
 from .files import job_lock
 from .models import load_model
-from .job import train_job, write_status, read_status, load_results, result_files
-from .sweep import plan, write_jobs, job_state, check_launcher, inside_root, fill_twins, share_run, _alive
+from .job import train_job
+from .sweep import plan, write_jobs, check_launcher, inside_root, fill_twins, share_run
 from .experiments import plan_experiment
 from .cross import cross_plan
 
 # %% auto #0
-__all__ = ['JOB_NOTEBOOK', 'BUSY', 'SLURM_PARAMS', 'SLURM_OVER', 'attempts', 'run_folder', 'chunk_summary', 'JobTask', 'prefetch',
-           'cpu_count', 'make_executor', 'slurm_states', 'refresh', 'launch', 'status', 'stitch_sweep',
-           'stitch_sweep_cli']
+__all__ = ['JOB_NOTEBOOK', 'BUSY', 'SLURM_PARAMS', 'SLURM_OVER', 'run_folder', 'chunk_summary', 'JobTask', 'prefetch',
+           'cpu_count', 'make_executor', 'slurm_states', 'refresh', 'launch', 'status', 'stitch_sweep', 'stitch_status']
 
 # %% ../nbs/18_launch.ipynb #5406bccb
-def _attempt(folder:Path, event:str, **extra):
-    "Append one line to the folder's history, `attempts.jsonl`."
-    with open(Path(folder)/'attempts.jsonl', 'a') as f:
-        f.write(json.dumps(dict(event=event, time=time.time(), host=socket.gethostname(), pid=os.getpid(), **extra)) + '\n')
-
-def attempts(folder)->list:
-    "The folder's history: one dict per start, done or failed event."
-    path = Path(folder)/'attempts.jsonl'
-    return [json.loads(l) for l in path.read_text().splitlines() if l.strip()] if path.exists() else []
-
 def run_folder(folder, pretrained:bool|None=None, log:str='', notebook:str='', progress:bool=False)->str:
     "Run the job in `folder` unless it is done or runs elsewhere (`'running'`); record what happened; return its state."
     folder = Path(folder)
     with job_lock(folder) as mine:
         if not mine: return 'running'                      # another process holds the folder: touch nothing
-        if job_state(folder) == 'done': fill_twins(folder); return 'done'
-        write_status(folder, 'running', host=socket.gethostname(), pid=os.getpid(), log=log, notebook=notebook)
-        _attempt(folder, 'start', log=log)
-        try: train_job(folder/'config.yml', folder, pretrained=pretrained, progress=progress)
+        if jobs.state(folder) == 'done': fill_twins(folder); return 'done'
+        jobs.write_status(folder, 'running', host=socket.gethostname(), pid=os.getpid(), log=log, notebook=notebook)
+        jobs.add_attempt(folder, 'start', log=log)
+        try: train_job(jobs.config_file(folder), folder, pretrained=pretrained, progress=progress)
         except Exception as e:
             error = f"{type(e).__name__}: {e}"
-            write_status(folder, 'failed', error=error, traceback=traceback.format_exc())
-            _attempt(folder, 'failed', error=error)
+            jobs.write_status(folder, 'failed', error=error, traceback=traceback.format_exc())
+            jobs.add_attempt(folder, 'failed', error=error)
             return 'failed'
-        _attempt(folder, 'done')
+        jobs.add_attempt(folder, 'done')
     fill_twins(folder)
     return 'done'
 
@@ -58,10 +49,11 @@ def chunk_summary(folders)->pd.DataFrame:
     "One line per job folder: state, epochs, last test accuracy and error."
     rows = []
     for f in map(Path, folders):
-        res = [r for r in result_files(f) if r.suffix == '.parquet']    # a reference pickle is not opened here
-        acc = load_results(res[0])['Overall/Test Accuracy'].iloc[-1] if res else float('nan')
-        status = read_status(f)
-        rows.append(dict(job=f.name, state=job_state(f), epochs=status.get('epochs'), test_accuracy=acc, error=status.get('error', '')))
+        res = [r for r in jobs.result_files(f) if r.suffix == '.parquet']    # a reference pickle is not opened here
+        acc = jobs.load_results(res[0])['Overall/Test Accuracy'].iloc[-1] if res else float('nan')
+        status = jobs.read_status(f)
+        rows.append(dict(job=f.name, state=jobs.state(f), epochs=status.get('epochs'), test_accuracy=acc,
+                         error=status.get('error', '')))
     return pd.DataFrame(rows)
 
 # %% ../nbs/18_launch.ipynb #e0c0e547
@@ -75,7 +67,7 @@ def _exit_with(pid:int):
     def wait():
         try: select.select([os.pidfd_open(pid)], [], [])     # Linux >= 5.3: woken the moment it ends
         except (AttributeError, OSError):                    # no pidfd here, or it has ended already: poll
-            while _alive(pid): time.sleep(0.5)
+            while jobs.alive(pid): time.sleep(0.5)
         os._exit(1)
     threading.Thread(target=wait, name=f'exit-with-{pid}', daemon=True).start()
 
@@ -92,6 +84,7 @@ def _task_log()->str:
     try: return str(submitit.JobEnvironment().paths.stdout)
     except RuntimeError: return ''
 
+# %% ../nbs/18_launch.ipynb #3f08a9de
 class JobTask(submitit.helpers.Checkpointable):
     "A submitit task: papermill runs the job notebook over `folders`; requeued (and resumed) on preemption or timeout."
     def __init__(self, launcher:int|None=None): self.launcher = launcher   # local: the launcher's pid, to end with it
@@ -111,16 +104,16 @@ class JobTask(submitit.helpers.Checkpointable):
             error = f"the job notebook {out} failed: {type(e).__name__}: {str(e)[-2000:]}"
             for f in folders:
                 with job_lock(f) as mine:                          # one another process holds is not ours to mark
-                    if mine and job_state(f) != 'done': write_status(f, 'failed', error=error, log=log)
+                    if mine and jobs.state(f) != 'done': jobs.write_status(f, 'failed', error=error, log=log)
         finally:
             for f in folders:
-                if out.exists(): shutil.copyfile(out, Path(f)/'job.ipynb')
-        return [job_state(f) for f in folders]
+                if out.exists(): shutil.copyfile(out, jobs.notebook_file(f))
+        return [jobs.state(f) for f in folders]
 
     def checkpoint(self, folders:list, *args, **kwargs):
         "Before a requeue (on preemption or timeout): stop this task's kernel, so the new task resumes alone."
         for f in folders:
-            s = read_status(f)
+            s = jobs.read_status(f)
             if s.get('state') == 'running' and _is_child(s.get('pid')):                # not another launcher's
                 try: os.kill(s['pid'], signal.SIGKILL)
                 except ProcessLookupError: pass
@@ -145,16 +138,12 @@ def prefetch(p:pd.DataFrame, pretrained:bool|None=None, progress:bool=True):
         if progress: print(f"prefetch: {args['model_name']}", flush=True)
         load_model(args['model_name'], pretrained=True, backend=args.get('backend'), **(args.get('model_args') or {}))
 
+# %% ../nbs/18_launch.ipynb #ad85ebb7
 BUSY = ('done', 'running', 'queued')
 
 def _clear(folder:Path, root):
-    "Remove a job's results, checkpoints, status and history so it starts over; only inside the output root `root`."
-    folder = inside_root(folder, root)
-    with job_lock(folder) as mine:
-        if not mine: return                       # it runs in another process: its files are not ours to remove
-        for pattern in ('result-*', 'test-*', 'checkpoint-*.pt', 'status.json', 'attempts.jsonl', 'job.ipynb', 'model.json',
-                        'cache-*'):
-            for f in folder.glob(pattern): shutil.rmtree(f) if f.is_dir() and not f.is_symlink() else f.unlink()
+    "Make a job new again (`stitchbook.jobs.clear`), only inside the output root `root`."
+    jobs.clear(inside_root(folder, root))
 
 def _chunks(todo:pd.DataFrame, chunk:str)->list:
     "`(sweep, name, folders)` per task: parents first, then a gap's stitchers together (`gap`) or each job alone (`job`)."
@@ -192,7 +181,7 @@ def slurm_states(p:pd.DataFrame)->dict:
     "Slurm's state of each queued or running Slurm job of plan `p`, by folder (one `sacct` call)."
     ids = {}
     for f, state in zip(p.folder, p.state):
-        s = read_status(f)
+        s = jobs.read_status(f)
         if state in ('queued', 'running') and s.get('executor') == 'slurm' and s.get('job_id'): ids[f] = s['job_id']
     if not ids: return {}
     watcher = submitit.SlurmJob.watcher
@@ -203,7 +192,7 @@ def slurm_states(p:pd.DataFrame)->dict:
 def refresh(p:pd.DataFrame)->pd.DataFrame:
     "Plan `p` with its states read again, Slurm jobs that ended without finishing marked `interrupted`, and Slurm's state in a `slurm` column."
     p = p.copy()
-    p['state'] = [job_state(f) if ok else s for f, ok, s in zip(p.folder, p.applies, p.state)]
+    p['state'] = [jobs.state(f) if ok else s for f, ok, s in zip(p.folder, p.applies, p.state)]
     states = slurm_states(p)
     p['slurm'] = [states.get(f, '') for f in p.folder]
     over = p.slurm.str.split().str[0].isin(SLURM_OVER) & p.state.isin(('queued', 'running'))
@@ -218,7 +207,7 @@ def _twin_states(p:pd.DataFrame)->pd.DataFrame:
     state = dict(zip(p.folder, p.state))
     def read(f, same_as, s):
         if not same_as or s == 'done': return s
-        s0 = state.get(_original(f, same_as)) or job_state(_original(f, same_as))
+        s0 = state.get(_original(f, same_as)) or jobs.state(_original(f, same_as))
         return 'new' if s0 == 'done' else s0
     p['state'] = [read(f, t, s) for f, t, s in zip(p.folder, p.same_as, p.state)]
     return p
@@ -228,9 +217,32 @@ def _queued(job, folders:list, executor:str):
     "Mark `folders` queued (but not one done or running meanwhile). Locally the launcher's pid goes with it."
     here = dict(host=socket.gethostname(), pid=os.getpid()) if executor == 'local' else dict(host='', pid=None)
     for f in folders:
-        if job_state(f) in ('done', 'running'): continue         # another launcher's task got there first
-        write_status(f, 'queued', job_id=str(job.job_id), log=str(job.paths.stdout), executor=executor, **here)
+        if jobs.state(f) in ('done', 'running'): continue         # another launcher's task got there first
+        jobs.write_status(f, 'queued', job_id=str(job.job_id), log=str(job.paths.stdout), executor=executor, **here)
 
+def _submit_slurm(chunks:list, pretrained, threads, slurm:dict|None, timeout_min:int, progress:bool):
+    "Submit one Slurm job array per sweep, and mark each task's folders queued."
+    by_sweep = {}
+    for c in chunks: by_sweep.setdefault(c[0], []).append(c)
+    for sweep, group in by_sweep.items():
+        base = Path(group[0][2][0]).parent
+        ex = make_executor('slurm', base, slurm, timeout_min)
+        ex.update_parameters(job_name=f"stitchbook-{sweep}")
+        n = len(group)
+        tasks = ex.map_array(JobTask(), [c[2] for c in group], [c[1] for c in group], [pretrained] * n, [threads or 0] * n)
+        for task, c in zip(tasks, group): _queued(task, c[2], 'slurm')
+        if progress:
+            print(f"{sweep}: submitted job array {tasks[0].job_id.split('_')[0]} ({n} tasks, logs in {base/'.submitit'})")
+
+def _run(chunks:list, executor:str, pretrained, parallel, threads, slurm, timeout_min:int, progress:bool):
+    "Run the tasks: in this process (`debug`), in a local pool, or submitted to Slurm."
+    if executor == 'debug':
+        for _, _, fs in chunks:
+            for f in fs: run_folder(f, pretrained=pretrained, progress=progress)
+    elif executor == 'slurm': _submit_slurm(chunks, pretrained, threads, slurm, timeout_min, progress)
+    else: _local_pool(chunks, pretrained, parallel, threads, timeout_min, progress)
+
+# %% ../nbs/18_launch.ipynb #449586ff
 def launch(p:pd.DataFrame,                 # a plan, from `plan` (several sweeps' plans concatenated are fine)
            executor:str='local',           # local, slurm or debug
            parallel:int|None=None,         # local: tasks at once (default: the cores, at most 4)
@@ -253,35 +265,21 @@ def launch(p:pd.DataFrame,                 # a plan, from `plan` (several sweeps
     filled = _fill(twins)
     if not len(todo): return pd.DataFrame(dict(folder=filled, state='done'), columns=['folder', 'state'])
     prefetch(todo, pretrained, progress)
-    chunks = _chunks(todo, chunk)
-    if executor == 'debug':
-        for _, _, fs in chunks:
-            for f in fs: run_folder(f, pretrained=pretrained, progress=progress)
-    elif executor == 'slurm':
-        by_sweep = {}
-        for c in chunks: by_sweep.setdefault(c[0], []).append(c)
-        for sweep, group in by_sweep.items():
-            base = Path(group[0][2][0]).parent
-            ex = make_executor('slurm', base, slurm, timeout_min)
-            ex.update_parameters(job_name=f"stitchbook-{sweep}")
-            n = len(group)
-            jobs = ex.map_array(JobTask(), [c[2] for c in group], [c[1] for c in group], [pretrained] * n, [threads or 0] * n)
-            for job, c in zip(jobs, group): _queued(job, c[2], 'slurm')
-            if progress: print(f"{sweep}: submitted job array {jobs[0].job_id.split('_')[0]} ({n} tasks, logs in {base/'.submitit'})")
-    else: _local_pool(chunks, pretrained, parallel, threads, timeout_min, progress)
+    _run(_chunks(todo, chunk), executor, pretrained, parallel, threads, slurm, timeout_min, progress)
     _fill(twins)
     return _outcomes(list(todo.folder), twins[twins.folder.isin(waiting)], progress and executor != 'slurm')
 
+# %% ../nbs/18_launch.ipynb #672a56da
 def _outcome(folder)->str:
     "A job's state once this launcher's task for it has ended: still `queued` here means that task never ran it."
-    s = job_state(folder)
-    return 'interrupted' if s in ('queued', 'running') and read_status(folder).get('pid') == os.getpid() else s
+    s = jobs.state(folder)
+    return 'interrupted' if s in ('queued', 'running') and jobs.read_status(folder).get('pid') == os.getpid() else s
 
 def _outcomes(folders:list, twins:pd.DataFrame, progress:bool)->pd.DataFrame:
     "The state of each job launched and each twin waiting on one; `running` or `queued`: in another process."
     states = {f: _outcome(f) for f in folders}
     for f, same_as in zip(twins.folder, twins.same_as):
-        s = job_state(f)
+        s = jobs.state(f)
         states[f] = s if s == 'done' else states.get(_original(f, same_as)) or _outcome(_original(f, same_as))
     out = pd.DataFrame(dict(folder=list(states), state=list(states.values())), columns=['folder', 'state'])
     elsewhere = out.state.isin(('running', 'queued')).sum()
@@ -290,8 +288,9 @@ def _outcomes(folders:list, twins:pd.DataFrame, progress:bool)->pd.DataFrame:
 
 def _fill(twins:pd.DataFrame)->list:
     "Give each twin not done yet the results of its original, if that one is done: the twins filled."
-    return [f for f, t in zip(twins.folder, twins.same_as) if job_state(f) != 'done' and share_run(_original(f, t), f)]
+    return [f for f, t in zip(twins.folder, twins.same_as) if jobs.state(f) != 'done' and share_run(_original(f, t), f)]
 
+# %% ../nbs/18_launch.ipynb #d3f70ea3
 def _local_pool(chunks:list, pretrained, parallel, threads, timeout_min, progress):
     "Run tasks through submitit's LocalExecutor, at most `parallel` at once."
     from tqdm.auto import tqdm
@@ -322,7 +321,7 @@ def status(p:pd.DataFrame)->pd.DataFrame:
     "The state of every applicable job of plan `p`, with its log and notebook paths and any error."
     rows = []
     for _, r in refresh(p[p.applies]).iterrows():
-        s = read_status(r.folder)
+        s = jobs.read_status(r.folder)
         rows.append(dict(sweep=r.sweep, job=Path(r.folder).name, state=r.state, same_as=r.same_as, slurm=r.slurm,
                          log=s.get('log', ''),
                          notebook=s.get('notebook', ''), error=s.get('error', ''), traceback=s.get('traceback', '')))
@@ -350,19 +349,47 @@ def _numbers(text:str|None, kind, flag:str, example:str)->list|None:
     try: return [kind(v) for v in str(text).split(',') if v.strip()]
     except ValueError: raise UserError(f"{flag} takes numbers separated by commas, e.g. {flag} {example}; got {text!r}") from None
 
-def _plans(config:str, output:str, seeds:list|None=None, lrs:list|None=None)->tuple:
-    "The plan of every config (sweeps with their experiment kinds expanded, cross tests), and the configs."
-    paths = [c for c in config.split(',') if c]
+def _plans(config:list|str, output:str, seeds:list|None=None, lrs:list|None=None)->tuple:
+    "The plan of every config (a list, or comma-separated), sweeps with their kinds expanded, and the configs."
+    paths = [c for item in ([config] if isinstance(config, str) else config) for c in item.split(',') if c]
     from stitchbook.config import load_config
     cfgs = [load_config(c) for c in paths]
     plans = [cross_plan(path, output, Path(path).stem) if 'cross_test' in c else
              plan_experiment(c, output, Path(path).stem, seeds, lrs) for c, path in zip(cfgs, paths)]
     return pd.concat(plans, ignore_index=True), cfgs
 
+# %% ../nbs/18_launch.ipynb #a6e64408
+def _print_plan(p:pd.DataFrame):
+    "The plan's jobs, with the columns its experiment kinds add, and how many there are in each state."
+    cols = ['sweep', 'first_deleted_block', 'last_deleted_block', 'num_downsamples', 'adapter', 'applies', 'same_as',
+            'state']
+    cols[1:1] = [c for c in ('dataset', 'lr', 'replicate_of', 'encoder', 'head') if c in p and p[c].notna().any()]
+    print(p[cols].to_string(index=False)); print(p[p.applies].state.value_counts().to_string())
+
+def _check_sbatch(executor:str, do_not_launch:bool):
+    "Refuse to submit to Slurm from a machine without `sbatch`."
+    if executor == 'slurm' and not do_not_launch and shutil.which('sbatch') is None:
+        raise UserError("--executor slurm needs `sbatch` on the PATH (run it on a Slurm login node); "
+                        "here use --executor local, or --do-not-launch to write the job folders only")
+
+def _say_written(p:pd.DataFrame, folders:list, output):
+    shared = (p.applies & (p.same_as != '')).sum()
+    print(f"{len(folders)} job folders under {Path(output).resolve()} ({(~p.applies).sum()} gap x stitcher pairs "
+          f"do not apply; {shared} share the run of a job with the same config: {len(folders) - shared} to run)")
+
+def _report(done:pd.DataFrame, executor:str):
+    "Say how the launched jobs ended; exit with status 1 if one failed."
+    if not len(done): print("every job is done already"); return
+    if executor == 'slurm': return
+    print(done.state.value_counts().to_string())
+    if (~done.state.isin(BUSY)).any():                  # a job running in another process is not a failure here
+        print("some jobs failed: stitch-status -c ... shows their logs and tracebacks"); raise SystemExit(1)
+
+# %% ../nbs/18_launch.ipynb #41457b6c
 @call_parse
 @user_errors
-def stitch_sweep(config:str=None,          # sweep config(s), comma-separated; also -c (repeatable)
-                 output:str='experiments', # root folder of the experiments; also -o
+def stitch_sweep(Config:Annotated[list, {'action': 'append', 'type': str}]=None, # sweep config; repeat -c for more
+                 Output:str='experiments', # root folder of the experiments
                  executor:str=None,        # local (default), slurm, or debug (in this process)
                  parallel:int=None,        # local: tasks at once
                  threads:int=None,         # torch threads per task
@@ -378,38 +405,23 @@ def stitch_sweep(config:str=None,          # sweep config(s), comma-separated; a
                  dry_run:bool=False,       # print the plan, write nothing
                  do_not_launch:bool=False, # write the job folders, run nothing
                  no_pretrained:bool=False, # random weights everywhere (offline runs, tests)
-                 status:bool=False,        # print the state of every job
                  seeds:str=None,           # replicates: every trained job again with each seed, e.g. 67890,111213
                  lrs:str=None):            # a learning-rate grid: every trained job once per lr, e.g. 1e-3,1e-2
     "Plan a gaps x stitchers sweep (or another experiment kind), write its job folders, and run the jobs not done."
-    if not config: raise UserError("give the sweep config: stitch-sweep -c sweep.yml")
-    p, cfgs = _plans(config, output, _numbers(seeds, int, '--seeds', '67890,111213'),
+    if not Config: raise UserError("give the sweep config: stitch-sweep -c sweep.yml")
+    p, cfgs = _plans(Config, Output, _numbers(seeds, int, '--seeds', '67890,111213'),
                      _numbers(lrs, float, '--lrs', '1e-3,1e-2'))
-    conf = _launcher(cfgs, executor=executor, parallel=parallel, threads=threads, chunk=chunk, partition=partition, gpus=gpus,
-                     cpus=cpus, mem=mem, time=time, array_parallelism=array_parallelism, sbatch=sbatch)
-    if status: return _print_status(p)
-    cols = ['sweep', 'first_deleted_block', 'last_deleted_block', 'num_downsamples', 'adapter', 'applies', 'same_as',
-            'state']
-    cols[1:1] = [c for c in ('dataset', 'lr', 'replicate_of', 'encoder', 'head') if c in p and p[c].notna().any()]
-    if dry_run:
-        print(p[cols].to_string(index=False)); print(p[p.applies].state.value_counts().to_string())
-        return
-    if conf['executor'] == 'slurm' and not do_not_launch and shutil.which('sbatch') is None:
-        raise UserError("--executor slurm needs `sbatch` on the PATH (run it on a Slurm login node); "
-                        "here use --executor local, or --do-not-launch to write the job folders only")
+    conf = _launcher(cfgs, executor=executor, parallel=parallel, threads=threads, chunk=chunk, partition=partition,
+                     gpus=gpus, cpus=cpus, mem=mem, time=time, array_parallelism=array_parallelism, sbatch=sbatch)
+    if dry_run: return _print_plan(p)
+    _check_sbatch(conf['executor'], do_not_launch)
     pretrained = False if no_pretrained else None
     folders = write_jobs(p, pretrained=pretrained, force=force)
-    shared = (p.applies & (p.same_as != '')).sum()
-    print(f"{len(folders)} job folders under {Path(output).resolve()} ({(~p.applies).sum()} gap x stitcher pairs "
-          f"do not apply; {shared} share the run of a job with the same config: {len(folders) - shared} to run)")
+    _say_written(p, folders, Output)
     if do_not_launch: return
     done = launch(p, conf['executor'], conf.get('parallel'), conf.get('threads'), conf['chunk'], pretrained, force,
                   conf['slurm'], conf.get('timeout_min', 24 * 60))
-    if not len(done): print("every job is done already"); return
-    if conf['executor'] == 'slurm': return
-    print(done.state.value_counts().to_string())
-    if (~done.state.isin(BUSY)).any():                  # a job running in another process is not a failure here
-        print("some jobs failed: stitch-sweep status -c ... shows their logs and tracebacks"); raise SystemExit(1)
+    _report(done, conf['executor'])
 
 # %% ../nbs/18_launch.ipynb #bc1751e0
 def _print_status(p:pd.DataFrame):
@@ -426,16 +438,10 @@ def _print_status(p:pd.DataFrame):
     if missing: print(f"missing: {missing} job(s) not run to completion and not running (new or interrupted); run stitch-sweep again to run them")
     if (st.state == 'failed').any(): raise SystemExit(1)      # scripts and CI notice a failed job
 
-def stitch_sweep_cli():
-    "Console entry point: `stitch-sweep status ...`, repeatable `-c`, and the short flags -c and -o."
-    argv, configs, i = sys.argv[1:], [], 0
-    args = []
-    while i < len(argv):
-        a = argv[i]
-        if a in ('-c', '--config') and i + 1 < len(argv): configs.append(argv[i + 1]); i += 2; continue
-        args.append({'-o': '--output'}.get(a, a)); i += 1
-    if args[:1] == ['status']: args = args[1:] + ['--status']
-    if configs: args += ['--config', ','.join(configs)]
-    sys.argv = sys.argv[:1] + args
-    a, kw, _ = parse_cli(stitch_sweep)
-    stitch_sweep(*a, **kw)
+@call_parse
+@user_errors
+def stitch_status(Config:Annotated[list, {'action': 'append', 'type': str}]=None, # sweep config; repeat -c for more
+                  Output:str='experiments'):  # root folder of the experiments
+    "Print the state of every job of the sweeps, with its log and notebook, and the tracebacks of failed jobs."
+    if not Config: raise UserError("give the sweep config: stitch-status -c sweep.yml")
+    _print_status(_plans(Config, Output)[0])

@@ -16,8 +16,8 @@ from .errors import UserError
 from .files import sha256
 
 # %% auto #0
-__all__ = ['BACKENDS', 'BACKEND_SYNONYMS', 'PretrainedUnavailable', 'register_backend', 'resolve_factory', 'backend_of',
-           'ModelArgumentError', 'load_model', 'load_checkpoint']
+__all__ = ['BACKENDS', 'BACKEND_SYNONYMS', 'BACKEND_MODULES', 'PretrainedUnavailable', 'register_backend', 'resolve_factory',
+           'backend_of', 'ModelArgumentError', 'load_model', 'load_checkpoint']
 
 # %% ../nbs/02_models.ipynb #e4360413
 class PretrainedUnavailable(UserError):
@@ -50,6 +50,13 @@ def _check_download(name:str, backend:str, url:str):
 # %% ../nbs/02_models.ipynb #07c368ee
 BACKENDS = {}
 BACKEND_SYNONYMS = {'pytorch': 'torchvision', 'tv': 'torchvision'}
+BACKEND_MODULES = ('stitchbook.zoo', 'stitchbook.convnet')   # the package's own backends, registered on first lookup
+
+def _backends()->dict:
+    "`BACKENDS`, once the modules in `BACKEND_MODULES` have been imported and so have registered themselves."
+    for m in BACKEND_MODULES:
+        if m not in sys.modules: importlib.import_module(m)
+    return BACKENDS
 
 def register_backend(name:str,  # the `backend:` word in configs
                      knows,     # `knows(model_name) -> bool`
@@ -145,17 +152,18 @@ def _near_names(name:str, n:int=5)->list:
     return difflib.get_close_matches(name.split('.')[0], pool, n=n, cutoff=0.6)
 
 def _backend_for(name:str, backend:str|None)->str:
+    backends = _backends()
     if backend is not None:
         backend = BACKEND_SYNONYMS.get(backend, backend)
-        if backend not in BACKENDS: raise UserError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
-        if not BACKENDS[backend][0](name):
+        if backend not in backends: raise UserError(f"unknown backend {backend!r}: use one of {', '.join(backends)}")
+        if not backends[backend][0](name):
             near = ', '.join(repr(n) for n in _near_names(name)) or 'none'
             raise UserError(f"backend {backend!r} has no model {name!r}. Nearest names: {near}")
         return backend
-    for b, (knows, _) in BACKENDS.items():
+    for b, (knows, _) in backends.items():
         if knows(name): return b
     near = ', '.join(repr(n) for n in _near_names(name)) or 'none'
-    raise UserError(f"unknown model {name!r}: no backend ({', '.join(BACKENDS)}) knows it. Nearest names: {near}. "
+    raise UserError(f"unknown model {name!r}: no backend ({', '.join(backends)}) knows it. Nearest names: {near}. "
                      "A model of your own can be given as 'package.module:factory' or as an nn.Module.")
 
 def backend_of(name:str)->str:

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 from .errors import UserError
 from .formats import Format, parse_format
-from .adapters import ADAPTERS
+from .adapters import ADAPTERS, ReadsFormat
 from .config import ConfigError, key_path, did_you_mean, CHECKS
 
 # %% auto #0
@@ -20,17 +20,22 @@ __all__ = ['FUNCTIONS', 'AGGREGATIONS', 'PART_KEYS', 'PART_CLASSES', 'PARTS', 'C
            'ClassifierHead', 'Function', 'Parallel', 'Step', 'check_part']
 
 # %% ../nbs/08_parts.ipynb #d9c8b784
-class BaseBlock(nn.Module):
+class BaseBlock(ReadsFormat, nn.Module):
     "A ResNet stem: 7×7/2 convolution, BatchNorm, ReLU, 3×3/2 max pool."
-    def __init__(self, in_channels:int=3, out_channels:int=64):
+    def __init__(self,
+                 in_channels:int=3,      # channels of the image
+                 out_channels:int=64):   # channels of the stem's output
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, out_channels, 7, 2, 3, bias=False), nn.BatchNorm2d(out_channels),
-                                  nn.ReLU(), nn.MaxPool2d(3, 2, 1))
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, out_channels, 7, 2, 3, bias=False),
+                                  nn.BatchNorm2d(out_channels), nn.ReLU(), nn.MaxPool2d(3, 2, 1))
     def forward(self, x): return self.stem(x)
 
-class ClassifierHead(nn.Module):
+class ClassifierHead(ReadsFormat, nn.Module):
     "Average-pool to `pooled_size` (one side, or [H, W]), flatten, and a linear layer to `num_classes`."
-    def __init__(self, num_classes:int, in_channels:int, pooled_size:int|list=1):
+    def __init__(self,
+                 num_classes:int,          # logits it writes
+                 in_channels:int,          # channels of the image it reads
+                 pooled_size:int|list=1):  # side of the pooled map, or [H, W]
         super().__init__()
         size = [pooled_size] * 2 if isinstance(pooled_size, int) else pooled_size
         if not (isinstance(size, (list, tuple)) and len(size) == 2 and all(isinstance(s, int) and s > 0 for s in size)):
@@ -50,11 +55,15 @@ FUNCTIONS = {
     'interpolate': F.interpolate,
 }
 
-class Function(nn.Module):
+class Function(ReadsFormat, nn.Module):
     "One allow-listed function from `FUNCTIONS`, by name, with keyword arguments."
-    def __init__(self, name:str, **kwargs):
+    accepts = None     # whatever comes
+    def __init__(self,
+                 name:str,     # a key of `FUNCTIONS`
+                 **kwargs):    # its keyword arguments
         super().__init__()
-        if name not in FUNCTIONS: raise UserError(f"unknown function {name!r}.{did_you_mean(name, FUNCTIONS)} Allowed: {', '.join(FUNCTIONS)}")
+        if name not in FUNCTIONS:
+            raise UserError(f"unknown function {name!r}.{did_you_mean(name, FUNCTIONS)} Allowed: {', '.join(FUNCTIONS)}")
         self.name, self.kwargs = name, kwargs
     def forward(self, x): return FUNCTIONS[self.name](x, **self.kwargs)
     def extra_repr(self): return f"{self.name}, {self.kwargs}" if self.kwargs else self.name

@@ -9,11 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 import pandas as pd
-import yaml
 from .errors import UserError
 from .files import atomic_write
-from .job import load_results, result_files
-from .sweep import job_state
+from . import jobs
 
 # %% auto #0
 __all__ = ['ACC', 'VAL', 'collect', 'final', 'write_results', 'over_seeds', 'best_lr']
@@ -21,21 +19,13 @@ __all__ = ['ACC', 'VAL', 'collect', 'final', 'write_results', 'over_seeds', 'bes
 # %% ../nbs/19_results.ipynb #ebc2a017
 ACC = 'Overall/Test Accuracy'
 
-def _tables(folder:Path, trust_pickles:bool=False)->list:
-    "`(seed, table)` for each results file of a job folder (stitchbook's parquet, the reference's pickle, or a test-only run)."
-    out = []
-    for f in result_files(folder):
-        seed = f.name.split('-', 1)[1].split('.')[0]
-        out.append((int(seed) if seed.isdigit() else seed, load_results(f, trust=trust_pickles)))
-    return out
-
 def _job_rows(folder:Path, sweep_default:str, trust_pickles:bool=False)->pd.DataFrame:
-    meta = yaml.safe_load((folder/'metadata.yml').read_text()) or {}
+    meta = jobs.read_metadata(folder)
     meta.setdefault('sweep', sweep_default); meta.setdefault('role', 'stitch')
-    stats = json.loads((folder/'model.json').read_text()) if (folder/'model.json').exists() else {}
+    stats = jobs.read_model(folder)
     stats = {k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in stats.items()}   # one cell each
-    info = {**meta, **stats, 'state': job_state(folder), 'folder': str(folder)}
-    tables = [t.assign(seed=seed, **info) for seed, t in _tables(folder, trust_pickles)]
+    info = {**meta, **stats, 'state': jobs.state(folder), 'folder': str(folder)}
+    tables = [t.assign(seed=seed, **info) for seed, t in jobs.results(folder, trust_pickles)]
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame([info])
 
 def _baselines(df:pd.DataFrame)->pd.DataFrame:
@@ -53,9 +43,9 @@ def collect(root,                      # folder holding the sweeps' job folders
            )->pd.DataFrame:
     "One table of every job folder under `root` (each holding `metadata.yml`): every epoch, metadata, model stats, state, baselines."
     root = Path(root)
-    metas = sorted(root.rglob('metadata.yml'))
-    if not metas: raise UserError(f"{root}: no job folders (with metadata.yml) under it; run stitch-sweep -o {root} first")
-    df = pd.concat([_job_rows(m.parent, m.parent.parent.name, trust_pickles) for m in metas], ignore_index=True)
+    folders = jobs.job_folders(root)
+    if not folders: raise UserError(f"{root}: no job folders (with metadata.yml) under it; run stitch-sweep -o {root} first")
+    df = pd.concat([_job_rows(f, f.parent.name, trust_pickles) for f in folders], ignore_index=True)
     df = df.sort_values('role', key=lambda r: r != 'parent', kind='stable').reset_index(drop=True)   # parents first
     if ACC not in df: df[ACC] = float('nan')
     for col in ('same_as', 'dataset', 'replicate_of'): df[col] = df[col].fillna('') if col in df else ''

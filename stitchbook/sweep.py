@@ -6,8 +6,7 @@ Docs: https://stitchbook.github.io/stitchbook/sweep.html.md"""
 
 # %% ../nbs/17_sweep.ipynb #ae5fa2ad
 from __future__ import annotations
-import copy, json, math, os, shutil, socket
-from fnmatch import fnmatch
+import copy, json, math, os
 from pathlib import Path
 import pandas as pd
 import yaml
@@ -18,12 +17,12 @@ from .models import load_model, backend_of
 from .stages import stages as model_stages, default_input_shape
 from .stitchers import STITCHERS
 from .files import atomic_write
-from .job import read_status, write_status, result_files
+from . import jobs
 
 # %% auto #0
 __all__ = ['NETWORK_KEYS', 'KIND_KEYS', 'SWEEP_KEYS', 'LAUNCHER_KEYS', 'SLURM_KEYS', 'METADATA', 'EXTRA_METADATA',
            'KIND_METADATA', 'check_launcher', 'check_sweep', 'arch_parts', 'arch_gaps', 'network_parts', 'job_config',
-           'job_state', 'inside_root', 'plan', 'network_args', 'write_jobs', 'twins_of', 'share_run', 'fill_twins']
+           'inside_root', 'plan', 'network_args', 'write_jobs', 'share_run', 'fill_twins']
 
 # %% ../nbs/17_sweep.ipynb #e2262b2e
 NETWORK_KEYS = ('stages', 'src_stages', 'dest_stages', 'arch', 'src_arch', 'dest_arch', 'model_args', 'input_shape')
@@ -163,22 +162,6 @@ def _job(cfg:dict, assembly:list, **extra)->dict:
     return {**job, **extra}
 
 # %% ../nbs/17_sweep.ipynb #d4e1675c
-def _alive(pid:int)->bool:
-    "Whether process `pid` runs here (a zombie, killed but not yet reaped, does not)."
-    try: os.kill(pid, 0)
-    except ProcessLookupError: return False
-    except PermissionError: return True
-    try: return Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[0] != 'Z'
-    except (OSError, IndexError): return True
-
-def job_state(folder:Path)->str:
-    "`new`, `queued`, `running`, `done`, `failed` or `interrupted`, from a job folder's `status.json` and results."
-    s = read_status(folder)
-    state = s.get('state', 'new')
-    if state == 'done' and not result_files(folder): return 'failed'
-    if state in ('running', 'queued') and s.get('host') == socket.gethostname() and s.get('pid') and not _alive(s['pid']): return 'interrupted'
-    return state
-
 def _one_name(s)->str:
     "`s` as one folder name: the path separators in e.g. `hf-hub:timm/resnet18` become `--`."
     return str(s).replace('/', '--').replace('\\', '--')
@@ -206,7 +189,7 @@ def _parents(cfg:dict, src:list, dst:list, arch:str, root:Path, base:Path, name:
         folder = inside_root(base/f"parent-{name}-{_one_name(net)}", root)
         rows.append(dict(sweep=name, role='parent', parent_of=role, network=net, arch=arch, first_deleted_block=0, last_deleted_block=0,
                          num_downsamples=0, adapter='parent', source_stage='', dest_stage='', applies=True, why_not='',
-                         chunk='parents', folder=str(folder), root=str(root), state=job_state(folder), config=job))
+                         chunk='parents', folder=str(folder), root=str(root), state=jobs.state(folder), config=job))
     return rows
 
 def _same_as(rows:list)->list:
@@ -245,7 +228,7 @@ def plan(cfg, root='experiments', name:str|None=None, base_only:bool=False)->pd.
                              num_downsamples=gap.get('num_downsamples', 0), adapter=st,
                              source_stage=_stage_name(src, first - 1, form) if ok else '', dest_stage=_stage_name(dst, last + 1, form) if ok else '',
                              applies=job is not None, why_not=why or '', chunk=f"gap-{first},{last}", folder=str(folder),
-                             root=str(root), state=job_state(folder) if job is not None else 'skipped', config=job))
+                             root=str(root), state=jobs.state(folder) if job is not None else 'skipped', config=job))
     return pd.DataFrame(_same_as(_parents(cfg, src, dst, arch, root, base, name) + rows))
 
 # %% ../nbs/17_sweep.ipynb #9073bc1c
@@ -261,9 +244,6 @@ def network_args(spec)->list:
 
 def _given(v)->bool: return v is not None and v == v and v != ''     # not None, NaN or ''
 
-def _has_run(folder:Path)->bool:
-    return any(next(folder.glob(g), None) for g in ('result-*', 'test-*', 'checkpoint-*.pt'))
-
 def write_jobs(p:pd.DataFrame, pretrained:bool|None=None, force:bool=False)->list:
     "Write `config.yml` and `metadata.yml` for every applicable job of plan `p`; return the folders."
     files = []
@@ -275,37 +255,26 @@ def write_jobs(p:pd.DataFrame, pretrained:bool|None=None, force:bool=False)->lis
         meta = {k: (row[k].item() if hasattr(row[k], 'item') else row[k]) for k in keys}
         folder = inside_root(row.folder, row.root)
         files.append((folder, yaml.safe_dump(job, sort_keys=False), yaml.safe_dump(meta, sort_keys=False)))
-    changed = [f for f, cfg, _ in files if not force and (f/'config.yml').exists() and (f/'config.yml').read_text() != cfg and _has_run(f)]
+    changed = [f for f, cfg, _ in files if not force and jobs.config_file(f).exists()
+               and jobs.config_file(f).read_text() != cfg and jobs.has_run(f)]
     if changed:
         raise UserError(f"{len(changed)} job(s) already ran with a different config, e.g. {changed[0]}: their results would no longer "
                         "match their config.yml. Rerun them from scratch with --force, or write this sweep elsewhere with -o")
     for folder, cfg, meta in files:
         folder.mkdir(parents=True, exist_ok=True)
-        atomic_write(folder/'config.yml', lambda f: f.write_text(cfg))
-        atomic_write(folder/'metadata.yml', lambda f: f.write_text(meta))
+        atomic_write(jobs.config_file(folder), lambda f: f.write_text(cfg))
+        atomic_write(jobs.metadata_file(folder), lambda f: f.write_text(meta))
     return [f for f, _, _ in files]
 
 # %% ../nbs/17_sweep.ipynb #49662121
-_SHARED = ('result-*', 'test-*', 'model.json')      # what a twin gets: results tables, their configs, the model's size
-
-def twins_of(folder)->list:
-    "The job folders beside `folder` whose `metadata.yml` says they share its run (`same_as: <its name>`)."
-    folder, out = Path(folder), []
-    for m in sorted(folder.parent.glob('*/metadata.yml')):
-        text = m.read_text()
-        if folder.name in text and (yaml.safe_load(text) or {}).get('same_as') == folder.name: out.append(m.parent)
-    return out
-
 def share_run(original, twin)->bool:
     "Give `twin`, a job with the same config, the results of `original` if it is done; whether it was."
     original, twin = Path(original), Path(twin)
-    if job_state(original) != 'done': return False
-    for f in sorted(original.iterdir()):
-        if f.is_file() and any(fnmatch(f.name, g) for g in _SHARED):
-            atomic_write(twin/f.name, lambda p: shutil.copyfile(f, p))
-    write_status(twin, 'done', same_as=original.name, epochs=read_status(original).get('epochs'))
+    if jobs.state(original) != 'done': return False
+    jobs.share_files(original, twin)
+    jobs.write_status(twin, 'done', same_as=original.name, epochs=jobs.read_status(original).get('epochs'))
     return True
 
 def fill_twins(folder)->list:
     "Share the run of the done job in `folder` with each of its twins not done yet; the twins filled."
-    return [t for t in twins_of(folder) if job_state(t) != 'done' and share_run(folder, t)]
+    return [t for t in jobs.twins_of(folder) if jobs.state(t) != 'done' and share_run(folder, t)]

@@ -7,21 +7,24 @@ Docs: https://stitchbook.github.io/stitchbook/tasks.html.md"""
 # %% ../nbs/12a_tasks.ipynb #ffcc4f63
 from __future__ import annotations
 from .config import ConfigError
-from .data import make_data
+from .data import make_data, ResumableLoader
 
 # %% auto #0
 __all__ = ['MultiTaskLoader', 'make_task_data']
 
 # %% ../nbs/12a_tasks.ipynb #d2c11ab5
-class MultiTaskLoader:
+class MultiTaskLoader(ResumableLoader):
     "The batches of several loaders, interleaved in proportion to their lengths; resumable."
-    def __init__(self, loaders:list, names:list):
+    def __init__(self,
+                 loaders:list,   # one `ResumableLoader` per task
+                 names:list):    # the tasks' names
         self.loaders, self.names = list(loaders), list(names)
-        self.epoch, self.next_batch = 0, 0
+        super().__init__()    # its shard is its loaders'
 
     def schedule(self)->list:
         "Which loader each batch of an epoch comes from."
-        return [t for _, t in sorted(((i + 0.5) / len(l), t) for t, l in enumerate(self.loaders) for i in range(len(l)))]
+        return [t for _, t in sorted(((i + 0.5) / len(l), t) for t, l in enumerate(self.loaders)
+                                     for i in range(len(l)))]
 
     def __len__(self): return sum(len(l) for l in self.loaders)
 
@@ -39,9 +42,9 @@ class MultiTaskLoader:
     def shard(self, value):
         for l in self.loaders: l.shard = value
 
-    def state_dict(self): return {'epoch': self.epoch, 'next_batch': self.next_batch, 'tasks': [l.state_dict() for l in self.loaders]}
+    def state_dict(self): return {**super().state_dict(), 'tasks': [l.state_dict() for l in self.loaders]}
     def load_state_dict(self, s):
-        self.epoch, self.next_batch = s['epoch'], s['next_batch']
+        super().load_state_dict(s)
         for l, t in zip(self.loaders, s['tasks']): l.load_state_dict(t)
 
 # %% ../nbs/12a_tasks.ipynb #4dd20d11

@@ -15,9 +15,8 @@ from torch import nn
 from .errors import UserError
 
 # %% auto #0
-__all__ = ['LOSSES', 'AUX_LOSSES', 'make_optimizer', 'make_scheduler', 'make_loss', 'topk_correct', 'Run', 'rng_state',
-           'set_rng_state', 'world', 'all_sum', 'evaluate', 'evaluate_tasks', 'Diverged', 'train_epoch', 'result_row',
-           'evaluate_val']
+__all__ = ['make_optimizer', 'make_scheduler', 'make_loss', 'topk_correct', 'Run', 'rng_state', 'set_rng_state', 'world',
+           'all_sum', 'evaluate_loader', 'evaluate_tasks', 'Diverged', 'train_epoch', 'result_row', 'evaluate_val']
 
 # %% ../nbs/15_train.ipynb #3665c45e
 def make_optimizer(params, tc:dict)->torch.optim.Optimizer:
@@ -36,13 +35,16 @@ def make_scheduler(opt, tc:dict):
     except TypeError as e: raise UserError(f"train_config.lr_scheduler_args: {tc['lr_scheduler']} does not take these arguments ({e})") from None
 
 # %% ../nbs/15_train.ipynb #42b4e03b
-LOSSES = {'cross_entropy': F.cross_entropy, 'CrossEntropyLoss': F.cross_entropy, 'nll': F.nll_loss, 'NLLLoss': F.nll_loss,
-          'mse': lambda out, y: F.mse_loss(out, F.one_hot(y, out.shape[1]).float()), 'MSELoss': lambda out, y: F.mse_loss(out, F.one_hot(y, out.shape[1]).float())}
+_one_hot_mse = lambda out, y: F.mse_loss(out, F.one_hot(y, out.shape[1]).float())
+LOSS_FUNCTIONS = {'cross_entropy': F.cross_entropy, 'CrossEntropyLoss': F.cross_entropy, 'nll': F.nll_loss,
+                  'NLLLoss': F.nll_loss, 'mse': _one_hot_mse, 'MSELoss': _one_hot_mse}
 AUX_LOSSES = {'l1': lambda ps: sum(p.abs().sum() for p in ps), 'l2': lambda ps: sum(p.pow(2).sum() for p in ps)}
 
-def make_loss(tc:dict, params:list):
+# %% ../nbs/15_train.ipynb #7ff30cc2
+def make_loss(tc:dict,       # the `train_config`: `loss_fn`, `aux_losses`
+              params:list):  # the parameters the auxiliary penalties weigh
     "`loss(outputs, targets)` for `train_config`, with its auxiliary penalties."
-    base = LOSSES[tc.get('loss_fn', 'cross_entropy')]
+    base = LOSS_FUNCTIONS[tc.get('loss_fn', 'cross_entropy')]
     aux = []
     for i, a in enumerate(tc.get('aux_losses') or []):
         if not (isinstance(a, dict) and a.get('name') in AUX_LOSSES and isinstance(a.get('weight', 1.0), (int, float))):
@@ -51,7 +53,9 @@ def make_loss(tc:dict, params:list):
     if not aux: return base
     return lambda out, y: base(out, y) + sum(w * f(params) for f, w in aux)
 
-def topk_correct(logits:torch.Tensor, y:torch.Tensor, ks=(1,))->dict:
+def topk_correct(logits:torch.Tensor,  # N×classes
+                 y:torch.Tensor,       # N labels
+                 ks=(1,))->dict:       # the `k`s to count
     "Number of examples whose label is among the top `k` logits, for each `k`."
     top = logits.topk(max(ks), dim=1).indices
     hit = top == y[:, None]
@@ -134,7 +138,9 @@ def _forward(run:Run, x):
             with torch.no_grad(): x = run.prefix(x)
         return run.rest(x).float()
 
-def evaluate(run:Run, loader)->dict:
+def evaluate_loader(run:Run,  # the run whose model is evaluated
+                    loader    # batches of (images or cached activations, labels)
+                   )->dict:
     "Loss and top-k accuracies of the model on `loader`, in eval mode."
     run.model.eval()
     total, loss, hits = 0, 0., {k: 0 for k in run.topk}
@@ -149,10 +155,11 @@ def evaluate(run:Run, loader)->dict:
 
 def evaluate_tasks(run:Run)->tuple:
     "`(overall, {task: metrics})` on the test data: per task when the job has several, weighted by their sizes."
-    if not run.task_tests: return evaluate(run, run.test), {}
-    per = {name: evaluate(run, loader) for name, loader in run.task_tests}
+    if not run.task_tests: return evaluate_loader(run, run.test), {}
+    per = {name: evaluate_loader(run, loader) for name, loader in run.task_tests}
     n = sum(m['n'] for m in per.values())
-    return {k: sum(m[k] * m['n'] for m in per.values()) / max(n, 1) for k in next(iter(per.values()))}, per
+    overall = {k: sum(m[k] * m['n'] for m in per.values()) / max(n, 1) for k in next(iter(per.values()))}
+    return overall, per
 
 # %% ../nbs/15_train.ipynb #44aab39a
 class Diverged(UserError):
@@ -217,4 +224,4 @@ def evaluate_val(run:Run)->dict|None:
     "Loss and top-k accuracies on the validation split, with the seconds they took; `None` when the run has none."
     if run.val is None: return None
     start = time.time()
-    return {**evaluate(run, run.val), 'seconds': time.time() - start}
+    return {**evaluate_loader(run, run.val), 'seconds': time.time() - start}

@@ -1,6 +1,6 @@
 "Every part class and aggregation builds from a config and runs, with formats tracked between parts."
 import pytest, torch
-from stitchbook.assembly import model_from_config, summary
+from stitchbook.assembly import model_from_config, parts_table
 from stitchbook.config import ConfigError
 
 STEM = {'Subnet': {'model_name': 'test_resnet', 'block_output': 'layer2', 'frozen': True, 'model_args': {'in_chans': 1}}}
@@ -30,7 +30,7 @@ def test_nested_assembly_function_basic_block_and_head():
            'head': {'ClassifierHead': {'pooled_size': 2}}}
     m = build(cfg, num_classes=7)
     with torch.no_grad(): assert m(torch.randn(2, 1, 32, 32)).shape == (2, 7)
-    s = summary(m)
+    s = parts_table(m)
     assert list(s.part) == ['Assembly', 'ClassifierHead'] and s.out_format[0] == 'img[32, 4, 4]'
 
 def test_net_takes_num_classes_from_the_data():
@@ -52,4 +52,4 @@ def test_vit_to_cnn_uses_the_class_token_doubling():
 
 def test_unfrozen_trains_everything():
     cfg = {'assembly': [STEM, {'SimpleAdapter': {'num_conv': 1, 'in_channels': 48, 'out_channels': 48}}], 'unfrozen': True}
-    assert all(summary(build(cfg)).trainable > 0)
+    assert all(parts_table(build(cfg)).trainable > 0)

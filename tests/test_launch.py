@@ -4,7 +4,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from stitchbook.data import DEBIAN_FMNIST
-from stitchbook.launch import attempts, launch, status
+from stitchbook.jobs import attempts
+from stitchbook.launch import launch, status
 from stitchbook.sweep import plan, write_jobs
 
 SWEEP = """
@@ -19,6 +20,7 @@ train_config:
   epochs: 3
 """
 EXE = str(Path(sys.executable).parent/'stitch-sweep')
+STATUS = str(Path(sys.executable).parent/'stitch-status')
 needs_data = pytest.mark.skipif(not DEBIAN_FMNIST.exists(), reason="needs Fashion-MNIST")
 
 def _events(root):
@@ -65,7 +67,7 @@ def test_local_sweep_killed_midway_then_rerun_runs_each_job_exactly_once(tmp_pat
         assert (job/'job.ipynb').exists()
     st = status(plan(cfg, out))
     assert set(st.state) == {'done'} and all(Path(l).exists() for l in st.log)
-    r = subprocess.run([EXE, 'status', '-c', str(cfg), '-o', str(out)], capture_output=True, text=True)
+    r = subprocess.run([STATUS, '-c', str(cfg), '-o', str(out)], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.count(' done ') >= 4 and '.submitit' in r.stdout
 
 @needs_data
@@ -79,7 +81,7 @@ def test_a_failed_job_does_not_stop_the_others_and_status_shows_its_traceback_an
                       else broken.read_text().replace('train_config:', 'train_config:\n  epochz: 1', 1))
     states = launch(p, pretrained=False, progress=False)
     assert states.state.tolist().count('failed') == 1 and states.state.tolist().count('done') == 3
-    r = subprocess.run([EXE, 'status', '-c', str(cfg), '-o', str(out)], capture_output=True, text=True)
+    r = subprocess.run([STATUS, '-c', str(cfg), '-o', str(out)], capture_output=True, text=True)
     assert r.returncode == 1                                                 # a failed job: scripts and CI notice
     assert f"== {folders[2].name} failed: ConfigError" in r.stdout and 'epochz' in r.stdout and 'Traceback' in r.stdout
     log = r.stdout.split(f"== {folders[2].name} failed")[1].split('log: ')[1].split()[0]
@@ -100,7 +102,7 @@ def test_slurm_submits_one_job_array_per_sweep_with_the_resources_asked(tmp_path
                  extra={'constraint': 'a100'}, setup=['source ~/venv/bin/activate'])
     with mocked_slurm() as mock:
         states = launch(p, executor='slurm', slurm=slurm, pretrained=False, chunk='job', progress=False)
-        from stitchbook.job import write_status
+        from stitchbook.jobs import write_status
         write_status(p.folder[2], 'running', host='node7', pid=4242)           # as the task does when it starts on a node
         running = status(p)
         mock.set_job_state('12', 'CANCELLED by 1000', array=5)              # e.g. scancel, or a node failure

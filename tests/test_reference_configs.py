@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest, torch
 from stitchbook.config import load_config, ConfigError
 from stitchbook.errors import UserError
-from stitchbook.assembly import model_from_config, summary
+from stitchbook.assembly import model_from_config, parts_table
 from stitchbook.data import dataset_info
 from shared import CONFIGS
 
@@ -55,7 +55,7 @@ def test_reference_job_config_builds(path):
     if isinstance(want, list):                                            # one output per task head
         assert [tuple(o.shape) for o in out] == [(2, k) for k in want]
     else: assert out.shape == (2, want)
-    s = summary(model)
+    s = parts_table(model)
     frozen = [bool(f) for f in s.frozen]
     assert all(t == 0 for t, f in zip(s.trainable, frozen) if f)          # frozen parts have no trainable weights
     if any(frozen): assert s.trainable.sum() > 0                          # ... and the adapter has some

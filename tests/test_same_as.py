@@ -24,6 +24,7 @@ train_config:
   epochs: 1
 """
 EXE = str(Path(sys.executable).parent/'stitch-sweep')
+STATUS = str(Path(sys.executable).parent/'stitch-status')
 TWINS = {'downsample_then_linear': 'linear_no_downsample', 'downsample_then_3x3conv': 'conv3x3_with_downsample'}
 
 def _events(folder):
@@ -36,6 +37,7 @@ def test_identical_jobs_train_once_and_a_relaunch_fills_them_in(chunk, tmp_path)
     cfg, out = tmp_path/'twins.yml', tmp_path/'exp'
     cfg.write_text(SWEEP.replace('CHUNK', chunk))
     run = lambda *a: subprocess.run([EXE, *a, '-c', str(cfg), '-o', str(out)], capture_output=True, text=True)
+    status = lambda: subprocess.run([STATUS, '-c', str(cfg), '-o', str(out)], capture_output=True, text=True)
     r = run('--no-pretrained')
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     assert '2 share the run of a job with the same config: 4 to run' in r.stdout      # 2 parents + 2 stitches
@@ -47,14 +49,14 @@ def test_identical_jobs_train_once_and_a_relaunch_fills_them_in(chunk, tmp_path)
         table = lambda j: pd.read_parquet(job(j)/'result-0.parquet')
         pd.testing.assert_frame_equal(table(twin), table(first))
         assert json.loads((job(twin)/'status.json').read_text())['same_as'] == job(first).name
-    st = run('status')
+    st = status()
     assert st.returncode == 0 and 'same_as' in st.stdout and 'shared: 2 job(s)' in st.stdout and 'new' not in st.stdout
     f = final(collect(out))
     assert dict(zip(f.adapter, f.same_as)) == {'parent': '', 'linear_no_downsample': '', 'conv3x3_with_downsample': '',
                                                **{t: job(o).name for t, o in TWINS.items()}}
     twin = job('downsample_then_linear')                   # a launch stopped after the first job, before the fill-in
     for p in [*twin.glob('result-*'), twin/'status.json', twin/'model.json']: p.unlink()
-    st = run('status')
+    st = status()
     assert 'missing: 1 job(s)' in st.stdout, st.stdout
     r = run('--no-pretrained')
     assert r.returncode == 0 and 'every job is done already' not in r.stdout, r.stdout            # it had one to fill

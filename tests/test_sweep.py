@@ -50,6 +50,7 @@ def test_sweep_cli_dry_run_write_run_rerun_and_status(tmp_path):
     cfg, out = tmp_path/'small.yml', tmp_path/'exp'
     cfg.write_text(SMALL_SWEEP)
     run = lambda *a: subprocess.run([exe, *a], capture_output=True, text=True)
+    status = lambda *a: subprocess.run([str(Path(exe).with_name('stitch-status')), *a], capture_output=True, text=True)
     r = run('-c', str(cfg), '-o', str(out), '--dry-run')
     assert r.returncode == 0 and 'linear_no_downsample' in r.stdout and not out.exists()       # writes nothing
     r = run('-c', str(cfg), '-o', str(out), '--do-not-launch', '--no-pretrained')
@@ -60,7 +61,7 @@ def test_sweep_cli_dry_run_write_run_rerun_and_status(tmp_path):
     r = run('-c', str(cfg), '-o', str(out), '--no-pretrained', '--executor', 'debug')
     assert r.returncode == 0, r.stderr[-2000:]
     assert all((j/'result-0.parquet').exists() for j in jobs[1:]) and (jobs[0]/'test-0.parquet').exists()
-    r = run('status', '-c', str(cfg), '-o', str(out))
+    r = status('-c', str(cfg), '-o', str(out))
     assert r.returncode == 0 and r.stdout.count('done') >= 3 and 'new' not in r.stdout
     r = run('-c', str(cfg), '-o', str(out), '--no-pretrained')
     assert 'every job is done already' in r.stdout                                           # idempotent
