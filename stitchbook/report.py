@@ -40,7 +40,7 @@ def _depth_row(f:pd.DataFrame, sweep:str, width:int, height:int, y_scale:alt.Sca
                  alt.Tooltip('accuracy_std:Q', format='.3f', title='std over seeds'), 'seeds:Q',
                  alt.Tooltip('penalty:Q', format='.3f')])
     rule = alt.Chart().mark_rule(strokeDash=[4, 3], color='black').encode(y='mean(dest_parent_accuracy):Q')
-    spread = alt.Chart().mark_rule(opacity=0.6).encode(x=alt.X('dest_stage:N', sort=dest_order), y='accuracy_low:Q',
+    spread = alt.Chart().mark_rule(opacity=0.6, clip=True).encode(x=alt.X('dest_stage:N', sort=dest_order), y='accuracy_low:Q',
                                                       y2='accuracy_high:Q', color='adapter:N')
     return (alt.layer(points, rule, spread, data=f).properties(width=width, height=height)
             .facet(column=alt.Column('source_stage:N', sort=src_order, title=f'{sweep}: source stage (last kept)'))

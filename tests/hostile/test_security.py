@@ -54,7 +54,7 @@ def test_path_names_are_refused_before_anything_is_written(case, change, expect,
     if change.get('project') == 'ABS': change = dict(project=str(work.parent/'abs'))
     cfg = write_cfg(work, {**SWEEP, **change})
     before = tree(work.parent)
-    with pytest.raises(SystemExit) as e: stitch_sweep(config=str(cfg), output=str(work/'root'), do_not_launch=True,
+    with pytest.raises(SystemExit) as e: stitch_sweep(Config=[str(cfg)], Output=str(work/'root'), do_not_launch=True,
                                                       no_pretrained=True)
     assert e.value.code == 2
     one_paragraph(capsys.readouterr().err, 'stitch-sweep', expect, 'plain name')
@@ -63,7 +63,7 @@ def test_path_names_are_refused_before_anything_is_written(case, change, expect,
 def test_sweep_name_from_the_file_name_is_refused(work, capsys):
     cfg = write_cfg(work, SWEEP, '...yml')                                        # its stem is '..'
     before = tree(work.parent)
-    with pytest.raises(SystemExit) as e: stitch_sweep(config=str(cfg), output=str(work/'root'), dry_run=True)
+    with pytest.raises(SystemExit) as e: stitch_sweep(Config=[str(cfg)], Output=str(work/'root'), dry_run=True)
     assert e.value.code == 2
     one_paragraph(capsys.readouterr().err, 'stitch-sweep', "sweep name: '..' holds '..'")
     assert tree(work.parent) == before
@@ -76,7 +76,7 @@ def test_force_does_not_delete_through_a_symlink_out_of_the_root(work, capsys):
     (work/'root'/'across-scales'/'sweep').symlink_to(victim.parent)
     cfg = write_cfg(work, SWEEP)
     before = tree(work.parent)
-    with pytest.raises(SystemExit) as e: stitch_sweep(config=str(cfg), output=str(work/'root'), force=True,
+    with pytest.raises(SystemExit) as e: stitch_sweep(Config=[str(cfg)], Output=str(work/'root'), force=True,
                                                       executor='debug', no_pretrained=True)
     assert e.value.code == 2
     one_paragraph(capsys.readouterr().err, 'stitch-sweep', 'outside the output root', '-o')
@@ -92,7 +92,7 @@ def test_escaping_project_from_the_command_line(work):
 
 def test_a_plain_project_still_works(work, capsys):
     cfg = write_cfg(work, {**SWEEP, 'project': 'my-project_v2.1'})
-    stitch_sweep(config=str(cfg), output=str(work/'root'), do_not_launch=True, no_pretrained=True)
+    stitch_sweep(Config=[str(cfg)], Output=str(work/'root'), do_not_launch=True, no_pretrained=True)
     jobs = sorted(p.name for p in (work/'root'/'my-project_v2.1'/'sweep').iterdir())
     assert jobs == ['parent-sweep-test_resnet', 'train-sweep-gap-2,2-adapter-linear_no_downsample']
 
