@@ -25,7 +25,9 @@ def quarto_cell(c:dict)->dict:
     if '#| echo: false' in opts:
         md = ''.join(''.join(o.get('data', {}).get('text/markdown', '')) for o in c.get('outputs', []))
         return {'cell_type': 'markdown', 'metadata': {}, 'source': md}
-    return {**c, 'source': code}
+    outputs = [{**o, 'execution_count': o.get('execution_count') or 0} if o.get('output_type') == 'execute_result' else o
+               for o in c.get('outputs', [])]            # pandoc reads a cleaned (null) execution count as nbformat 3
+    return {**c, 'source': code, 'outputs': outputs, 'execution_count': c.get('execution_count') or 0}
 
 def render(proc:Path, out:Path)->list:
     out.mkdir(parents=True, exist_ok=True)
