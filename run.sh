@@ -45,7 +45,7 @@ unchanged_by() {      # run a command and fail if it changed tracked or untracke
 }
 
 cmd_test() {
-  system_packages dataset-fashion-mnist chromium
+  system_packages dataset-fashion-mnist chromium chromium-driver
   venv
   export PATH="$PWD/$VENV/bin:$PATH" HF_HUB_OFFLINE=1 PYTHONHASHSEED=0
   unchanged_by nbdev-export
@@ -57,14 +57,18 @@ cmd_test() {
 cmd_demo() {
   # The main job: the embedded across-scales sweep. Trains (or loads) the zoo networks it needs, plans every gap x
   # default stitcher that applies for a same-architecture pair (ResNet -> ResNet) and a cross-architecture pair
-  # (ResNet -> ViT), runs each job as a papermill notebook through submitit's local executor, then writes one results
-  # table and an offline HTML report under runs/embedded/. Re-running skips what is done.
+  # (ResNet -> ViT), runs each job as a papermill notebook through submitit's local executor, measures how alike the
+  # two pairs' activations are at every pair of cut points (linear CKA, and the closed-form stitch of each planned gap,
+  # on 256 images: seconds), then writes one results table and an offline HTML report under runs/embedded/.
+  # Re-running skips the jobs that are done.
   system_packages dataset-fashion-mnist
   venv
   export PATH="$PWD/$VENV/bin:$PATH" HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1}
   local out=${1:-runs} rc=0
   SECONDS=0
   stitch-sweep -c configs/embedded/resnet.yml -c configs/embedded/resnet-vit.yml -o "$out" || rc=$?
+  stitch-similarity -c configs/embedded/resnet.yml,configs/embedded/resnet-vit.yml -o "$out" --measures linear_cka \
+    --no-zero-training --stitch-gaps-only --examples 256 || rc=$?
   stitch-report "$out/embedded" || rc=$?
   echo "main job: ${SECONDS} s wall; report: $out/embedded/report.html (exit $rc)"
   return $rc
@@ -75,7 +79,8 @@ cmd_docs() {
   export PATH="$PWD/$VENV/bin:$PATH"
   rm -rf _proc _docs
   nbdev-proc-nbs >/dev/null
-  python tools/render_docs.py _proc _docs
+  python tools/render_docs.py _proc _docs >/dev/null
+  echo "docs: _docs/index.html (search needs the site served: python -m http.server -d _docs)"
 }
 
 case "${1:-}" in

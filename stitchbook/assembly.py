@@ -67,8 +67,9 @@ def _refused(e:ModelArgumentError, args:dict, path:tuple, source)->ConfigError:
     name, own = path[-1], list(PART_KEYS[path[-1]]) + list(COMMON_KEYS)
     at = (e.key,) if e.key in args else ('model_args', e.key)
     return ConfigError(key_path(*path, *at), f"{name} passes {e.key!r} to the constructor of {args['model_name']!r}, "
-                       f"and {e.owner} takes no such argument.{did_you_mean(e.key, e.options + own)} {name}'s own keys: "
-                       f"{', '.join(own)}; the constructor's: {', '.join(e.options) or 'see its signature'}", source)
+                       f"and {e.owner} takes no such argument.{did_you_mean(e.key, e.options + own)} "
+                       f"{name}'s own keys: {', '.join(own)}; the constructor's: "
+                       f"{', '.join(e.options) or 'see its signature'}", source)
 
 def _constructor_args(name:str, args:dict)->dict:
     "The keys of a `Subnet` or `Net` that go to its network's constructor: `model_args`, and every key not its own."
@@ -106,7 +107,8 @@ def _inputs_filled(args:dict, params, path:tuple, fin:Format, b)->dict:
                               f"{args[k]}; set {k}: {have}, or change the part before", b.source)
     if 'num_classes' in params and 'num_classes' not in args:
         if b.num_classes is None:
-            raise ConfigError(key_path(*path, 'num_classes'), "set num_classes (or build with num_classes=...)", b.source)
+            raise ConfigError(key_path(*path, 'num_classes'), "set num_classes (or build with num_classes=...)",
+                              b.source)
         args['num_classes'] = b.num_classes
     if 'in_format' in params: args['in_format'] = fin.layout     # the format it was asked for, and got
     return args
@@ -136,15 +138,18 @@ def _wanted_format(name, args, incoming:Format)->Format:
 # %% ../nbs/09_assembly.ipynb #bc9e47f4
 def _out_format(y, declared, fin:Format, path, b)->Format:
     if isinstance(y, (list, tuple)): return Format('vector') if declared is None else parse_format(declared)
+    where = key_path(*path, 'out_format')
     if declared is not None:
         want = parse_format(declared)
         try: got = format_of(y, want.layout)
-        except UserError as e: raise ConfigError(key_path(*path, 'out_format'), f"declared {declared!r}, but {e}", b.source) from None
+        except UserError as e: raise ConfigError(where, f"declared {declared!r}, but {e}", b.source) from None
         if any(w is not None and w != g for w, g in zip((want.C, want.H, want.W), (got.C, got.H, got.W))):
-            raise ConfigError(key_path(*path, 'out_format'), f"declared {want}, but the part produces {got}; fix the shape", b.source)
+            raise ConfigError(where, f"declared {want}, but the part produces {got}; fix the shape", b.source)
         return got
     layout = fin.layout if y.ndim == fin.rank else ('vector' if y.ndim == 2 else None)
-    if layout is None: raise ConfigError(key_path(*path, 'out_format'), f"the part turns {fin} into a {y.ndim}-d tensor {tuple(y.shape)}; declare its out_format", b.source)
+    if layout is None:
+        raise ConfigError(where, f"the part turns {fin} into a {y.ndim}-d tensor {tuple(y.shape)}; "
+                          "declare its out_format", b.source)
     return format_of(y, layout)
 
 # %% ../nbs/09_assembly.ipynb #7567469c
@@ -159,11 +164,11 @@ def _refuse_random_frozen(body:nn.Module, args:dict, path:tuple, b:Build):
     origin = getattr(getattr(body, 'source_network', body), 'weights_from', None) or {}
     if origin.get('source') != 'random' or args.get('pretrained') is False or b.pretrained is False: return
     here = key_path(*path)
-    if any(here == g or here.startswith((g + '.', g + '[')) for g in b.weights_given): return   # part_weights gives them
+    if any(here == g or here.startswith((g + '.', g + '[')) for g in b.weights_given): return   # part_weights
     raise ConfigError(key_path(*path, 'pretrained'), f"this part is frozen but its weights are random "
-                      f"({args.get('model_name')!r} was built without pretrained weights or a ckp_path). Give it weights "
-                      "(pretrained: true, a ckp_path, or a factory that loads them), or say pretrained: false to freeze "
-                      "random features on purpose", b.source)
+                      f"({args.get('model_name')!r} was built without pretrained weights or a ckp_path). Give it "
+                      "weights (pretrained: true, a ckp_path, or a factory that loads them), or say pretrained: false "
+                      "to freeze random features on purpose", b.source)
 
 def _body(name:str, args:dict, here:tuple, fin:Format, xin, declared_out, b:Build):
     "Build the module of part `name` on input `xin`, and run the dry batch through it."
@@ -238,7 +243,8 @@ def _parallel(args, path, fin, x, declared_out, b):
     agg = args.get('agg', 'none')
     if agg == 'none' and declared_out is None: return Parallel(branches, agg, [nn.Identity() for _ in outs])
     layout = parse_format(declared_out).layout if declared_out is not None else outs[0].layout
-    to_out = [Reformat(Format(o.layout, None, o.H, o.W), Format(layout, None, outs[0].H, outs[0].W) if agg != 'concat_sequence' else Format(layout), b.class_token) for o in outs]
+    target = Format(layout) if agg == 'concat_sequence' else Format(layout, None, outs[0].H, outs[0].W)
+    to_out = [Reformat(Format(o.layout, None, o.H, o.W), target, b.class_token) for o in outs]
     return Parallel(branches, agg, to_out)
 
 # %% ../nbs/09_assembly.ipynb #c2df3913
@@ -267,8 +273,10 @@ def _first_network(items):
     for spec, path in items:
         (name, args), = spec.items()
         if name in ('Subnet', 'Net'): return name, args, path + (name,)
-        inner = args if isinstance(args, list) else (args or {}).get('parts') if name in ('Assembly', 'ParallelPart') else None
-        if inner and (found := _first_network([(s, path + (name, 'parts', j)) for j, s in enumerate(inner)])): return found
+        nested = name in ('Assembly', 'ParallelPart')
+        inner = args if isinstance(args, list) else (args or {}).get('parts') if nested else None
+        found = inner and _first_network([(s, path + (name, 'parts', j)) for j, s in enumerate(inner)])
+        if found: return found
 
 def _top_parts(config)->list:
     "The top-level parts of a config with their key paths."
@@ -290,7 +298,7 @@ def _declared_shape(spec)->tuple|None:
     return next((s for p in firsts if (s := _declared_shape(p))), None)
 
 def _input_shape(config, b:Build, given, data_shape)->tuple:
-    "(C, H, W) and why: given, the config's `input_shape`, the network's fixed size, the data's size, the network's default."
+    "(C, H, W) and why: given, the config's `input_shape`, the network's fixed size, the data's size, or its default."
     if given is not None and len(given) == 3: return tuple(given), 'given'
     declared = config.get('input_shape') or next((_declared_shape(s) for s, _ in _top_parts(config)[:1]), None)
     if declared is not None and given is None: return tuple(declared), "the config's input_shape"
@@ -437,4 +445,5 @@ def stitch_check(config:str,               # path of a YAML job config
                               pretrained=False if no_pretrained else None)
     s = parts_table(model)
     print(s.to_string(index=False))
-    print(f"input {model.input_shape} -> {model.out_format}; {int(s.params.sum()):,} parameters, {int(s.trainable.sum()):,} trainable")
+    print(f"input {model.input_shape} -> {model.out_format}; {int(s.params.sum()):,} parameters, "
+          f"{int(s.trainable.sum()):,} trainable")

@@ -56,7 +56,8 @@ def _remember(key:str, features:torch.Tensor):
 # %% ../nbs/14_cache.ipynb #83cf3f50
 class ActivationCache:
     "The outputs of a frozen prefix for every example of an in-memory loader, computed once per process."
-    def __init__(self, prefix:nn.Sequential, loader:TensorLoader, max_memory:int=2 << 30, folder=None, batch_size:int=1024, progress:bool=False):
+    def __init__(self, prefix:nn.Sequential, loader:TensorLoader, max_memory:int=2 << 30, folder=None,
+                 batch_size:int=1024, progress:bool=False):
         self.base, n, was = loader, len(loader.images), prefix.training
         prefix.eval()
         plain = TensorLoader(loader.images, loader.labels, batch_size, loader.size, loader.mean.flatten().tolist(),

@@ -51,14 +51,15 @@ def procrustes(X, Y):
 # %% ../nbs/06_closed_form.ipynb #ed45e03d
 def _rows(t:torch.Tensor, channels_first:bool)->torch.Tensor:
     "Channels as columns, every pixel or token a row."
-    return (t.movedim(1, -1) if channels_first else t).reshape(-1, t.shape[1] if channels_first else t.shape[-1]).double()
+    t = t.movedim(1, -1) if channels_first else t
+    return t.reshape(-1, t.shape[-1]).double()
 
 def _linear_parts(adapter:nn.Module):
     "The (norm, layer, activation) of an adapter a closed form can fit, or a `UserError`."
     if isinstance(adapter, (nn.Linear, nn.Conv2d)): norm, layers = None, [adapter]
     elif isinstance(adapter, SimpleAdapter): norm, layers = adapter.norm, list(adapter.layers)
-    else: raise UserError(f"closed-form init fits linear adapters (a one-layer SimpleAdapter with kernel_size 1, nn.Linear, "
-                          f"1x1 nn.Conv2d), not {type(adapter).__name__}; use init: null for this stitcher")
+    else: raise UserError(f"closed-form init fits linear adapters (a one-layer SimpleAdapter with kernel_size 1, "
+                          f"nn.Linear, 1x1 nn.Conv2d), not {type(adapter).__name__}; use init: null for this stitcher")
     layer, act = layers[0], (layers[1] if len(layers) > 1 else None)
     if sum(isinstance(l, (nn.Linear, nn.Conv2d)) for l in layers) != 1 or (
             isinstance(layer, nn.Conv2d) and (layer.kernel_size != (1, 1) or layer.stride != (1, 1))):
@@ -84,8 +85,9 @@ def fit_adapter(adapter:nn.Module,  # linear adapter to initialise in place
             was = norm.training; norm.eval(); x = norm(x); norm.train(was)
         if isinstance(act, nn.LeakyReLU): y = torch.where(y >= 0, y, y / act.negative_slope)
         X, Y = _rows(x, conv), _rows(y, conv)
-        if X.shape[0] != Y.shape[0]: raise UserError(f"closed-form init: {X.shape[0]} input rows but {Y.shape[0]} target rows; "
-                                                     "inputs and targets must have the same batch and spatial size")
+        if X.shape[0] != Y.shape[0]:
+            raise UserError(f"closed-form init: {X.shape[0]} input rows but {Y.shape[0]} target rows; "
+                            "inputs and targets must have the same batch and spatial size")
         W, b = CLOSED_FORM[method](X, Y, **kwargs)
         layer.weight.copy_(W.T.reshape(layer.weight.shape).to(layer.weight.dtype))
         if layer.bias is not None: layer.bias.copy_(b.to(layer.bias.dtype))

@@ -6,16 +6,18 @@ Docs: https://stitchbook.github.io/stitchbook/config.html.md"""
 
 # %% ../nbs/07_config.ipynb #cea8237f
 from __future__ import annotations
-import ast, difflib, importlib, importlib.util, math
+import ast, copy, difflib, importlib, importlib.util, math, os
 from functools import lru_cache
 from pathlib import Path
 import yaml
 from .errors import UserError
 
 # %% auto #0
-__all__ = ['CHECKS', 'RUN_OPTIONS', 'MODEL_KEYS', 'JOB_KEYS', 'TRAIN_KEYS', 'METRICS', 'LOSSES', 'key_path', 'ConfigError',
-           'did_you_mean', 'Config', 'load_config', 'check_keys', 'check_train_config', 'check_part_weights',
-           'check_config', 'check_config_file']
+__all__ = ['MAX_VALUES', 'RUN_OPTIONS', 'MODEL_KEYS', 'JOB_KEYS', 'TRAIN_KEYS', 'PREPROCESSING_KEYS', 'OPTIMIZER_NUMBERS',
+           'METRIC_NAMES', 'LOSS_NAMES', 'DATASET_NAMES', 'PART_NAMES', 'RUN_FLAGS', 'key_path', 'ConfigError',
+           'did_you_mean', 'Config', 'check_size', 'load_config', 'check_keys', 'check_train_config', 'dataset_key',
+           'check_dataset_name', 'check_part_weights', 'part_args', 'check_config', 'check_config_file',
+           'apply_overrides', 'check_writable', 'check_job_paths']
 
 # %% ../nbs/07_config.ipynb #90fd65dc
 def key_path(*parts)->str:
@@ -27,14 +29,18 @@ def key_path(*parts)->str:
 
 class ConfigError(UserError):
     "A config that cannot be used, with the key path at fault."
-    def __init__(self, path:str, msg:str, source=None):
+    def __init__(self,
+                 path:str,      # the key path at fault ('' for the whole file)
+                 msg:str,       # what is wrong, and the fix
+                 source=None):  # the config file
         self.key_path, self.source = path, source
         where = f"{source}: " if source else ''
         super().__init__(f"{where}{path or 'config'}: {msg}")
 
-def did_you_mean(word, options)->str:
-    "A ' Did you mean ...?' hint, or ''."
-    near = difflib.get_close_matches(str(word), list(options), n=3, cutoff=0.6)
+def did_you_mean(word,             # what was written
+                 options)->str:    # what may be written
+    "A ' Did you mean ...?' hint naming each near option once, or ''."
+    near = difflib.get_close_matches(str(word), list(dict.fromkeys(map(str, options))), n=3, cutoff=0.6)
     return f" Did you mean {' or '.join(map(repr, near))}?" if near else ''
 
 # %% ../nbs/07_config.ipynb #51a2fbba
@@ -42,37 +48,71 @@ class Config(dict):
     "A config mapping that remembers its file (`path`)."
     path: Path|None = None
 
-def _read_yaml(path:Path, root:Path, stack:tuple):
+def _utf8(path:Path, key:str, what:str, source)->str:
+    "The text of the file `path`, or a `ConfigError` naming `what` when it is not UTF-8."
+    try: return path.read_bytes().decode('utf-8')
+    except UnicodeDecodeError as e:
+        raise ConfigError(key, f"{what} is not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start}); "
+                          "save it as UTF-8", source) from None
+
+def _read_yaml(path:Path, root:Path, stack:tuple, text:str):
     class Loader(yaml.SafeLoader): pass
     def include(loader, node):
         name = loader.construct_scalar(node)
-        target = (path.parent/name).resolve()
+        target, what = (path.parent/name).resolve(), f"{name!r} in {path.name}"
         if not target.is_relative_to(root):
-            raise ConfigError('!include', f"{name!r} in {path.name} points outside the config's folder {root}; "
+            raise ConfigError('!include', f"{what} points outside the config's folder {root}; "
                               "move the included file under that folder", path)
-        if target in stack: raise ConfigError('!include', f"{name!r} includes itself (through {' -> '.join(p.name for p in stack)})", path)
-        if not target.is_file(): raise ConfigError('!include', f"{name!r} in {path.name}: no such file {target}", path)
-        return _read_yaml(target, root, stack + (target,))
+        if target in stack:
+            raise ConfigError('!include', f"{name!r} includes itself (through {' -> '.join(p.name for p in stack)})",
+                              path)
+        if target.is_dir(): raise ConfigError('!include', f"{what} is a folder, not a YAML file; include a file", path)
+        if not target.is_file(): raise ConfigError('!include', f"{what}: no such file {target}", path)
+        return _read_yaml(target, root, stack + (target,), _utf8(target, '!include', what, path))
     Loader.add_constructor('!include', include)
-    try: return yaml.load(path.read_text(), Loader=Loader)
+    try: return yaml.load(text, Loader=Loader)
     except yaml.YAMLError as e:
         mark = getattr(e, 'problem_mark', None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ''
         raise ConfigError('', f"YAML syntax error{where}: {getattr(e, 'problem', None) or e}", path) from None
 
 # %% ../nbs/07_config.ipynb #eea76756
+MAX_VALUES = 100_000     # values a config may hold once its YAML aliases are expanded
+
+def _count(x, seen:dict, open_:set, depth:int)->int:
+    "How many values `x` holds with shared parts counted each time they appear (computed once per part)."
+    if id(x) in seen: return seen[id(x)]
+    if id(x) in open_ or depth > 100: return MAX_VALUES + 1      # a part that holds itself, or absurdly deep nesting
+    if not isinstance(x, (dict, list)): return 1
+    open_.add(id(x))
+    items = [v for kv in x.items() for v in kv] if isinstance(x, dict) else x
+    n = 1 + sum(_count(v, seen, open_, depth + 1) for v in items)
+    open_.discard(id(x)); seen[id(x)] = n
+    return n
+
+def check_size(data,          # a config, as read
+               source=None):  # its file, for the message
+    "Refuse a config that expands (YAML aliases of aliases) to more than `MAX_VALUES` values, or that holds itself."
+    if _count(data, {}, set(), 0) > MAX_VALUES:
+        raise ConfigError('', f"the config expands to more than {MAX_VALUES:,} values (YAML aliases of aliases, or "
+                          "an alias inside itself); write the values out, or use !include", source)
+
 def load_config(path)->Config:
     "Read a YAML config, resolving `!include`s, with the safe loader."
     path = Path(path).resolve()
+    if path.is_dir(): raise ConfigError('', "is a folder, not a config file; name the YAML file in it", path)
     if not path.is_file(): raise ConfigError('', "no such config file; check the path", path)
-    data = _read_yaml(path, path.parent, (path,))
-    if not isinstance(data, dict): raise ConfigError('', f"a config is a YAML mapping of keys, got {type(data).__name__}", path)
+    data = _read_yaml(path, path.parent, (path,), _utf8(path, '', 'the file', path))
+    if not isinstance(data, dict):
+        raise ConfigError('', f"a config is a YAML mapping of keys, got {type(data).__name__}", path)
+    check_size(data, path)
     cfg = Config(data); cfg.path = path
     return cfg
 
-# %% ../nbs/07_config.ipynb #212af0e2
+# %% ../nbs/07_config.ipynb #b0b7b38a
 def _is_int(v): return isinstance(v, int) and not isinstance(v, bool)
 def _is_num(v): return (isinstance(v, (int, float)) and not isinstance(v, bool)) and math.isfinite(v)
+MAX_EPOCHS, MAX_BATCH_SIZE, IMAGE_SIZES = 10_000, 65_536, (8, 4096)
 
 CHECKS = {
     'bool': (lambda v: isinstance(v, bool), "true or false"),
@@ -87,7 +127,13 @@ CHECKS = {
     'list': (lambda v: isinstance(v, list), "a list"),
     'fraction': (lambda v: _is_num(v) and 0 < v < 1, "a number between 0 and 1, e.g. 0.1"),
     'any': (lambda v: True, ""),
-    'dataset': (lambda v: isinstance(v, (str, dict)), "a dataset name or a mapping (folder:, arrays:, factory: or hf:)"),
+    'auto|bool': (lambda v: v == 'auto' or isinstance(v, bool), "auto, true or false"),
+    'epochs': (lambda v: _is_int(v) and 0 <= v <= MAX_EPOCHS, f"an integer from 0 to {MAX_EPOCHS:,}"),
+    'batch_size': (lambda v: _is_int(v) and 0 < v <= MAX_BATCH_SIZE, f"an integer from 1 to {MAX_BATCH_SIZE:,}"),
+    'image_size': (lambda v: _is_int(v) and IMAGE_SIZES[0] <= v <= IMAGE_SIZES[1],
+                   "an integer from {} to {} (pixels per side)".format(*IMAGE_SIZES)),
+    'dataset': (lambda v: isinstance(v, (str, dict)),
+                "a dataset name or a mapping (folder:, arrays:, factory: or hf:)"),
     'datasets': (lambda v: isinstance(v, list) and len(v) > 0 and all(isinstance(d, (str, dict)) for d in v),
                  "a non-empty list of dataset names or mappings"),
     'shape': (lambda v: isinstance(v, list) and len(v) == 3 and all(_is_int(d) and d > 0 for d in v),
@@ -95,6 +141,8 @@ CHECKS = {
     'indices': (lambda v: isinstance(v, list) and len(v) > 0 and all(_is_int(i) and i >= 0 for i in v),
                 "a non-empty list of part indices (integers >= 0), e.g. [0, 1]"),
 }
+
+# %% ../nbs/07_config.ipynb #212af0e2
 RUN_OPTIONS = dict(data_path='path', save_dir='path', metrics_output='path', save_checkpoints='bool',
                    eval_checkpoints='bool', checkpoint_initial_model='bool', resume_from='path', load_from='path',
                    strict_load='bool', start_epoch='int>=0', test_only='bool', unfrozen='bool', workers='int>=0',
@@ -103,33 +151,42 @@ MODEL_KEYS = dict(assembly='list', model='dict', head='dict', reformat_options='
 JOB_KEYS = {**MODEL_KEYS, **RUN_OPTIONS, 'train_config': 'dict', 'metrics': 'list', 'datasets': 'datasets',
             'part_weights': 'list'}
 TRAIN_KEYS = dict(dataset='dataset', tasks='list', data_augmentation='any', data_preprocessing='dict', seed='int',
-                  epochs='int>=0', batch_size='int>0', max_batches='int>0', max_steps='int>0', optimizer='str',
+                  epochs='epochs', batch_size='batch_size', max_batches='int>0', max_steps='int>0', optimizer='str',
                   optimizer_args='dict', lr='num>0', lr_scheduler='str', lr_scheduler_args='dict',
                   lr_scheduler_cadence='str', loss_fn='str', aux_losses='list', max_grad_norm='num>=0', init='any',
                   val_fraction='fraction')
-METRICS = ('accuracy', 'top1', 'top5')
-LOSSES = ('cross_entropy', 'CrossEntropyLoss', 'nll', 'NLLLoss', 'mse', 'MSELoss')
+PREPROCESSING_KEYS = dict(image_size='image_size', channels='int>0', subset='int>0', test_subset='int>0',
+                          subset_seed='int>=0', data_augmentation='any', mean='any', std='any', resize='any',
+                          crop_pct='any', interpolation='any', in_memory='auto|bool')
+OPTIMIZER_NUMBERS = ('weight_decay', 'momentum')      # `optimizer_args` that must be numbers >= 0 when given
+METRIC_NAMES = ('accuracy', 'top1', 'top5')
+LOSS_NAMES = ('cross_entropy', 'CrossEntropyLoss', 'nll', 'NLLLoss', 'mse', 'MSELoss')
 
 # %% ../nbs/07_config.ipynb #1c711676
-def check_keys(d:dict, rules:dict, path:tuple, source=None):
+def check_keys(d:dict,          # the mapping to check
+               rules:dict,      # its allowed keys, each with the name of its rule in `CHECKS`
+               path:tuple,      # where `d` is in the config
+               source=None):    # the config file, for messages
     "Raise `ConfigError` for an unknown key in `d` or a value that breaks its rule."
     for k, v in d.items():
         if k not in rules:
-            raise ConfigError(key_path(*path, k), f"unknown key.{did_you_mean(k, rules)} Known keys here: {', '.join(rules)}", source)
+            raise ConfigError(key_path(*path, k), f"unknown key.{did_you_mean(k, rules)} Known keys here: "
+                              f"{', '.join(rules)}", source)
         ok, what = CHECKS[rules[k]]
         if not ok(v): raise ConfigError(key_path(*path, k), f"must be {what}, got {v!r}", source)
 
-# %% ../nbs/07_config.ipynb #99b29fe4
+# %% ../nbs/07_config.ipynb #beb446d7
 @lru_cache(None)
 def _torch_names(module:str, base:str)->tuple:
-    "The classes `module` (e.g. `torch.optim`) exports besides `base`, read from torch's source, not imported."
+    "The classes `module` (e.g. `torch.optim`) exports besides `base`, read from the package's source, not imported."
     try:
-        root = Path(importlib.util.find_spec('torch').submodule_search_locations[0])
-        rel = Path(*module.split('.')[1:])
+        top, *rest = module.split('.')
+        root = Path(importlib.util.find_spec(top).submodule_search_locations[0])
+        rel = Path(*rest)
         src = next(p for p in (root/rel/'__init__.py', root/rel.with_suffix('.py')) if p.is_file())
         names = next(ast.literal_eval(n.value) for n in ast.parse(src.read_text()).body
                      if isinstance(n, ast.Assign) and any(getattr(t, 'id', None) == '__all__' for t in n.targets))
-    except (AttributeError, TypeError, StopIteration, ValueError, SyntaxError, OSError):  # unusual install: ask torch
+    except (AttributeError, TypeError, StopIteration, ValueError, SyntaxError, OSError):  # unusual install: import it
         mod = importlib.import_module(module)
         names = [n for n, c in vars(mod).items() if isinstance(c, type) and issubclass(c, getattr(mod, base))]
     return tuple(n for n in names if n[:1].isupper() and n != base)
@@ -148,7 +205,22 @@ def _check_augmentation(d:dict, path:tuple, source):
         raise ConfigError(key_path(*path, 'data_augmentation'), "must be true, false, default (the same as true) "
                           f"or a list of transforms, got {aug!r}", source)
 
-def check_train_config(tc:dict, source=None, path=('train_config',)):
+# %% ../nbs/07_config.ipynb #99b29fe4
+def _check_numbers(tc:dict, path:tuple, source):
+    "The learning rate and `OPTIMIZER_NUMBERS` of `optimizer_args`, and the one learning rate rule."
+    args = tc.get('optimizer_args', {})
+    if 'lr' in args and not (_is_num(args['lr']) and args['lr'] > 0):
+        raise ConfigError(key_path(*path, 'optimizer_args', 'lr'), f"must be a number > 0, got {args['lr']!r}", source)
+    for k in OPTIMIZER_NUMBERS:
+        if k in args and not (_is_num(args[k]) and args[k] >= 0):
+            raise ConfigError(key_path(*path, 'optimizer_args', k), f"must be a number >= 0, got {args[k]!r}", source)
+    if 'lr' in tc and 'lr' in args and tc['lr'] != args['lr']:
+        raise ConfigError(key_path(*path, 'lr'), f"two learning rates: lr: {tc['lr']} and optimizer_args.lr: "
+                          f"{args['lr']}; keep one", source)
+
+def check_train_config(tc:dict,                     # a `train_config` mapping, or one task of its `tasks`
+                       source=None,                 # the config file, for messages
+                       path=('train_config',)):     # where `tc` is in the config
     "Check a `train_config` mapping (or one task of `tasks`)."
     check_keys(tc, TRAIN_KEYS, path, source)
     if 'optimizer' in tc:
@@ -157,22 +229,43 @@ def check_train_config(tc:dict, source=None, path=('train_config',)):
     if 'lr_scheduler' in tc:
         _check_class_name(tc['lr_scheduler'], 'torch.optim.lr_scheduler', 'LRScheduler', path + ('lr_scheduler',),
                           source, 'torch.optim.lr_scheduler class')
-    args = tc.get('optimizer_args', {})
-    if 'lr' in args and not _is_num(args['lr']) or _is_num(args.get('lr')) and args['lr'] <= 0:
-        raise ConfigError(key_path(*path, 'optimizer_args', 'lr'), f"must be a number > 0, got {args['lr']!r}", source)
-    if 'lr' in tc and 'lr' in args and tc['lr'] != args['lr']:
-        raise ConfigError(key_path(*path, 'lr'), f"two learning rates: lr: {tc['lr']} and optimizer_args.lr: {args['lr']}; keep one", source)
+    _check_numbers(tc, path, source)
     if tc.get('lr_scheduler_cadence', 'epochs') not in ('epochs', 'steps'):
-        raise ConfigError(key_path(*path, 'lr_scheduler_cadence'), f"must be epochs or steps, got {tc['lr_scheduler_cadence']!r}", source)
-    if 'loss_fn' in tc and tc['loss_fn'] not in LOSSES:
-        raise ConfigError(key_path(*path, 'loss_fn'), f"unknown loss {tc['loss_fn']!r}; use one of {', '.join(LOSSES)}", source)
+        raise ConfigError(key_path(*path, 'lr_scheduler_cadence'), "must be epochs or steps, got "
+                          f"{tc['lr_scheduler_cadence']!r}", source)
+    if 'loss_fn' in tc and tc['loss_fn'] not in LOSS_NAMES:
+        raise ConfigError(key_path(*path, 'loss_fn'), f"unknown loss {tc['loss_fn']!r}; use one of "
+                          f"{', '.join(LOSS_NAMES)}", source)
     _check_augmentation(tc, path, source)
     if isinstance(tc.get('data_preprocessing'), dict):
+        check_keys(tc['data_preprocessing'], PREPROCESSING_KEYS, path + ('data_preprocessing',), source)
         _check_augmentation(tc['data_preprocessing'], path + ('data_preprocessing',), source)
     for i, task in enumerate(tc.get('tasks', [])):
         if not isinstance(task, dict) or 'dataset' not in task:
             raise ConfigError(key_path(*path, 'tasks', i), "each task is a mapping with at least a dataset", source)
         check_train_config(task, source, path + ('tasks', i))
+
+# %% ../nbs/07_config.ipynb #1bf2e18d
+DATASET_NAMES = ('fashion-mnist', 'mnist', 'cifar10', 'cifar100', 'imagenet')   # the keys of `stitchbook.data.DATASETS`
+_NOT_DATASETS = ('DatasetFolder', 'ImageFolder', 'FakeData')
+
+def dataset_key(name:str)->str:
+    "How a dataset name is compared: `Fashion-MNIST`, `fashion_mnist` and `fashionmnist` are one name."
+    return name.lower().replace('-', '').replace('_', '')
+
+def check_dataset_name(name:str,                      # a dataset name from a config
+                       key:str='train_config.dataset', # its key path, for the message
+                       source=None)->str:              # the config file, for the message
+    "`name` when it names a built-in or torchvision data set, else a `ConfigError` with the nearest names."
+    known = {dataset_key(n): n for n in DATASET_NAMES}
+    for n in _torch_names('torchvision.datasets', 'VisionDataset'):
+        if n not in _NOT_DATASETS: known.setdefault(dataset_key(n), n)
+    if dataset_key(name) in known: return name
+    near = difflib.get_close_matches(dataset_key(name), list(known), n=3, cutoff=0.6)
+    hint = f" Did you mean {' or '.join(repr(known[k]) for k in near)}?" if near else ''
+    raise ConfigError(key, f"unknown dataset {name!r}.{hint} Use imagenet (folders), fashion-mnist, mnist, cifar10, "
+                      "cifar100, any torchvision dataset name, or a mapping for your own data (folder:, arrays:, ...)",
+                      source)
 
 # %% ../nbs/07_config.ipynb #2126bbe1
 _PART_WEIGHTS_KEYS = dict(checkpoint='str', parts='indices', from_parts='indices')
@@ -191,7 +284,8 @@ def _entry(e, i:int, source)->dict:
                           "parts; give one source part per part, in the same order", source)
     return e
 
-def check_part_weights(entries:list, source=None):
+def check_part_weights(entries:list,   # the `part_weights` list
+                       source=None):  # the config file, for messages
     "Check `part_weights`: each entry a checkpoint and the top-level parts it gives, each part given once."
     given = {}
     for i, e in enumerate(entries):
@@ -201,28 +295,149 @@ def check_part_weights(entries:list, source=None):
                                   f"part_weights[{given[p]}]; give each part one checkpoint", source)
             given[p] = i
 
+# %% ../nbs/07_config.ipynb #d77aa800
+PART_NAMES = ('Assembly', 'BaseBlock', 'ClassifierHead', 'DeRyAdapter', 'Function', 'Net', 'ParallelPart',
+              'ResNetBasicBlock', 'ResNetBottleneck', 'SimpleAdapter', 'Subnet', 'SwinTransformerBlock',
+              'VisionTransformerBlock')               # `stitchbook.parts.PARTS`, which imports the classes
+
+def part_args(spec,            # a part: a one-key mapping {ClassName: {args}}
+              path:tuple,      # where it is in the config
+              source=None)->tuple:
+    "`(class name, arguments)` of the part `spec`, checked as data: a known class, its arguments a mapping."
+    if not (isinstance(spec, dict) and len(spec) == 1):
+        raise ConfigError(key_path(*path), f"a part is a one-key mapping {{ClassName: {{args}}}}, got {spec!r}", source)
+    (name, args), = spec.items()
+    if name not in PART_NAMES:
+        raise ConfigError(key_path(*path), f"unknown part class {name!r}.{did_you_mean(name, PART_NAMES)} "
+                          f"Part classes: {', '.join(PART_NAMES)}", source)
+    if name == 'Assembly' and isinstance(args, list): args = {'parts': args}
+    if args is None: args = {}
+    here = key_path(*path, name)
+    if not isinstance(args, dict):
+        raise ConfigError(here, f"the arguments of a part are a mapping, got {args!r}", source)
+    if 'frozen' in args and not isinstance(args['frozen'], bool):
+        raise ConfigError(f"{here}.frozen", f"must be true or false, got {args['frozen']!r}", source)
+    return name, args
+
+def _check_parts(spec, path:tuple, source):
+    "`part_args` on every part of the tree `spec`: branches, sub-assemblies and heads."
+    name, args = part_args(spec, path, source)
+    subs = args.get('parts') if name in ('Assembly', 'ParallelPart') else None
+    for i, sub in enumerate(subs if isinstance(subs, list) else []):
+        _check_parts(sub, path + (name, 'parts', i), source)
+    if name == 'Assembly' and 'head' in args: _check_parts(args['head'], path + (name, 'head'), source)
+
 # %% ../nbs/07_config.ipynb #cbb3f1c2
-def check_config(cfg:dict, source=None)->dict:
-    "Check a job config's top-level keys, run options, metrics and `train_config`; return it."
+def _check_metrics(cfg:dict, source):
+    for i, m in enumerate(cfg.get('metrics', [])):
+        if m not in METRIC_NAMES and not (isinstance(m, str) and m.startswith('top') and m[3:].isdigit()):
+            raise ConfigError(key_path('metrics', i), f"unknown metric {m!r}; use accuracy or topK (e.g. top5)", source)
+
+def check_config(cfg:dict,           # a job config
+                 source=None)->dict:  # its file, for messages (default: `cfg.path`)
+    "Check a job config as data: keys, run options, metrics, `train_config` and the part tree; return it."
     source = source or getattr(cfg, 'path', None)
     if not isinstance(cfg, dict): raise ConfigError('', "a config is a mapping of keys", source)
+    check_size(cfg, source)
     if ('assembly' in cfg) == ('model' in cfg):
         raise ConfigError('assembly', "give exactly one of `assembly:` (a list of parts) and `model:` (one part)" +
                           (", not both" if 'assembly' in cfg else ""), source)
     check_keys(cfg, JOB_KEYS, (), source)
     if cfg.get('load_from') and cfg.get('resume_from'):
-        raise ConfigError('load_from', "load_from (weights only) and resume_from (a whole run) exclude each other; keep one", source)
+        raise ConfigError('load_from', "load_from (weights only) and resume_from (a whole run) exclude each other; "
+                          "keep one", source)
     if cfg.get('load_from') and cfg.get('part_weights'):
         raise ConfigError('part_weights', "load_from loads every part's weights after part_weights has set some, "
                           "so they exclude each other; keep one", source)
     check_part_weights(cfg.get('part_weights') or [], source)
-    for i, m in enumerate(cfg.get('metrics', [])):
-        if m not in METRICS and not (isinstance(m, str) and m.startswith('top') and m[3:].isdigit()):
-            raise ConfigError(key_path('metrics', i), f"unknown metric {m!r}; use accuracy or topK (e.g. top5)", source)
-    check_train_config(cfg.get('train_config', {}), source)
+    _check_metrics(cfg, source)
+    tc = cfg.get('train_config', {})
+    check_train_config(tc, source)
+    if isinstance(tc.get('dataset'), str): check_dataset_name(tc['dataset'], 'train_config.dataset', source)
+    for i, part in enumerate(cfg.get('assembly') or []): _check_parts(part, ('assembly', i), source)
+    for k in ('model', 'head'):
+        if k in cfg: _check_parts(cfg[k], (k,), source)
     return cfg
 
 # %% ../nbs/07_config.ipynb #8afc94e9
 def check_config_file(path)->Config:
     "Read and check the config at `path`: every check that needs no model, importing no torch, timm or torchvision."
     return check_config(load_config(path))
+
+# %% ../nbs/07_config.ipynb #97b336ba
+RUN_FLAGS = ('data_path', 'save_dir', 'metrics_output', 'save_checkpoints', 'eval_checkpoints',
+             'checkpoint_initial_model', 'resume_from', 'load_from', 'strict_load', 'test_only', 'unfrozen', 'workers',
+             'device', 'deterministic', 'verbose')
+
+def apply_overrides(cfg:dict,            # a job config
+                    epochs=None,         # `train_config.epochs`
+                    batch_size=None,     # `train_config.batch_size`
+                    max_batches=None,    # `train_config.max_batches`
+                    lr=None,             # `optimizer_args.lr` (replaces a bare `lr:`)
+                    wd=None,             # `optimizer_args.weight_decay`
+                    momentum=None,       # `optimizer_args.momentum`
+                    seed=None,           # `train_config.seed`
+                    init=None,           # `train_config.init`
+                    smoke_test=False,    # one epoch of two batches, tested on two batches
+                    **run)->dict:        # run options (`RUN_FLAGS`), e.g. device, resume_from
+    "A copy of `cfg` with command-line overrides applied."
+    cfg = copy.deepcopy(dict(cfg))
+    tc = cfg.setdefault('train_config', {})
+    for k, v in dict(epochs=epochs, batch_size=batch_size, max_batches=max_batches, seed=seed, init=init).items():
+        if v is not None: tc[k] = v
+    for k, v in dict(lr=lr, weight_decay=wd, momentum=momentum).items():
+        if v is not None: tc.setdefault('optimizer_args', {})[k] = v; tc.pop('lr', None) if k == 'lr' else None
+    for k, v in run.items():
+        if k not in RUN_FLAGS: raise UserError(f"unknown option {k!r}")
+        if v is not None: cfg[k] = v
+    if smoke_test:
+        tc.update(epochs=1, max_batches=2)
+        tc.setdefault('data_preprocessing', {})['test_subset'] = 2 * tc.get('batch_size', 128)
+    return cfg
+
+# %% ../nbs/07_config.ipynb #40689358
+_FLAGS = dict(metrics_output='--metrics-output', resume_from='--resume-from', load_from='--load-from',
+              data_path='--data-path')
+
+def _path_error(key:str, path, msg:str, source=None):
+    return ConfigError(key, f"{path} {msg} (set by {_FLAGS.get(key, key)} or `{key}:`)", source)
+
+def _check_checkpoint(key:str, path, source=None):
+    "A checkpoint file: there, a file, and a zip archive or a pickle, as `torch.save` writes them."
+    p = Path(path)
+    if p.is_dir():
+        raise _path_error(key, path, "is a folder; give the checkpoint file in it, e.g. checkpoint-last.pt", source)
+    if not p.is_file(): raise _path_error(key, path, "does not exist; check the path", source)
+    with open(p, 'rb') as f: head = f.read(4)
+    if head != b'PK\x03\x04' and head[:1] != b'\x80':
+        raise _path_error(key, path, "is not a checkpoint (torch.save writes a zip archive); give a checkpoint-*.pt "
+                          "file of a run", source)
+
+def check_writable(folder,      # a folder a command will write into, made if need be
+                   what:str):   # what it is and the flag that names it, for the message
+    "Refuse a folder that is a file, or that cannot be written (nor made) by this user."
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{what} {folder} is a file; give a folder, new or existing")
+    parent = next(p for p in (folder.absolute(), *folder.absolute().parents) if p.exists())
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"{what} {folder} cannot be written: {parent} is read-only; give a folder you can write to")
+
+# %% ../nbs/07_config.ipynb #fa908374
+def check_job_paths(cfg:dict,        # a job config, overrides applied
+                    folder,          # the job folder it writes
+                    source=None):    # the config file, for messages
+    "Refuse, before anything is built, inputs that are not there and outputs that cannot be written."
+    check_writable(folder, 'the job folder (-o, or save_dir:)')
+    if cfg.get('metrics_output'):
+        m = Path(cfg['metrics_output'])
+        if m.is_dir():
+            raise _path_error('metrics_output', m, "is a folder; give a file name, e.g. results.parquet", source)
+        if not m.parent.is_dir():
+            raise _path_error('metrics_output', m, f"is in a folder that does not exist ({m.parent}); create it, or "
+                              "leave it out to write into the job folder", source)
+    for key in ('resume_from', 'load_from'):
+        if cfg.get(key): _check_checkpoint(key, cfg[key], source)
+    if cfg.get('data_path') and not Path(cfg['data_path']).is_dir():
+        raise _path_error('data_path', cfg['data_path'], "is not a folder; give the folder your datasets are in",
+                          source)

@@ -62,7 +62,8 @@ def trace(model:nn.Module,          # network to trace
     finally: model.train(was_training)
     nodes = [n for n in graph.nodes if n.op != 'output']
     out = next(n for n in graph.nodes if n.op == 'output')
-    names = ['x'] + [tracer.node_to_qualname.get(n, n.name) for n in nodes[1:]]   # the input is 'x', whatever forward calls it
+    # the input is 'x', whatever forward calls it
+    names = ['x'] + [tracer.node_to_qualname.get(n, n.name) for n in nodes[1:]]
     cache[key] = Trace(graph, nodes, names, out)
     return cache[key]
 
@@ -117,7 +118,8 @@ def _span(tr:Trace, name:str):
 def _resolve(tr:Trace, name:str, model:nn.Module)->tuple:
     span = _span(tr, name)
     if span is not None: return span
-    pool = list(dict.fromkeys(p for n in tr.names for p in ['.'.join(n.split('.')[:k]) for k in range(1, n.count('.') + 2)]))
+    prefixes = lambda n: ['.'.join(n.split('.')[:k]) for k in range(1, n.count('.') + 2)]
+    pool = list(dict.fromkeys(p for n in tr.names for p in prefixes(n)))
     near = difflib.get_close_matches(name, pool, n=5, cutoff=0.5)
     raise UserError(f"{type(model).__name__} has no node or module {name!r}. Nearest names: "
                      f"{', '.join(map(repr, near)) or 'none'}. node_names(model, depth=2) lists the cut points.")
@@ -128,13 +130,15 @@ def _cut_graph(tr:Trace, start, end, model:nn.Module)->fx.Graph:
     first = n_inputs if start in (None, 'x') else _resolve(tr, start, model)[0]
     last = len(tr.nodes) - 1 if end is None else _resolve(tr, end, model)[1]
     if first < n_inputs: first = n_inputs
-    if first > last: raise UserError(f"cut({start!r}, {end!r}): {start!r} comes after {end!r} in {type(model).__name__}")
+    if first > last:
+        raise UserError(f"cut({start!r}, {end!r}): {start!r} comes after {end!r} in {type(model).__name__}")
     span, dep = tr.nodes[first:last + 1], _input_dependent(tr)
     inside = set(span)
     outer = list(dict.fromkeys(a for n in span for a in n.all_input_nodes if a not in inside))
     live = [a for a in outer if a in dep]
     if len(live) > 1:
-        edges = '; '.join(f"{tr.names[tr.nodes.index(a)]} -> {tr.names[tr.nodes.index(next(u for u in a.users if u in inside))]}" for a in live)
+        name = lambda n: tr.names[tr.nodes.index(n)]
+        edges = '; '.join(f"{name(a)} -> {name(next(u for u in a.users if u in inside))}" for a in live)
         raise UserError(
             f"cut(start={start!r}) crosses {len(live)} live connections ({edges}): a piece must begin where exactly "
             f"one tensor is live, e.g. between blocks, not inside a residual block. Starts near here that work: "
@@ -148,7 +152,8 @@ def _cut_graph(tr:Trace, start, end, model:nn.Module)->fx.Graph:
         if a not in need: need.add(a); stack.extend(a.all_input_nodes)
     for n in tr.nodes[:first]:
         if n not in need: continue
-        if n.op == 'placeholder': env[n] = g.placeholder(n.name, default_value=n.args[0] if n.args else inspect.Parameter.empty)
+        if n.op == 'placeholder':
+            env[n] = g.placeholder(n.name, default_value=n.args[0] if n.args else inspect.Parameter.empty)
         else: env[n] = g.node_copy(n, env.__getitem__)
     for n in span: env[n] = g.node_copy(n, env.__getitem__)
     result = env[tr.nodes[last]] if end is not None else fx.map_arg(tr.output.args[0], env.__getitem__)

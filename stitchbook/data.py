@@ -17,16 +17,17 @@ import torchvision.transforms.v2.functional as TF
 from tqdm.auto import tqdm
 import stitchbook
 from .errors import UserError
-from .config import ConfigError, did_you_mean
+from .config import (ConfigError, did_you_mean, check_keys, check_dataset_name, dataset_key,
+                               PREPROCESSING_KEYS)
 from .sources import KEY, Source, open_source, native_shape, as_image_tensor, check_labels
 from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'DATASETS', 'FMNIST_FILES', 'DEBIAN_FMNIST', 'TENSOR_AUGMENTATIONS', 'RESIZE_MODES',
-           'INTERPOLATIONS', 'PRE_KEY', 'PREPROCESSING_KEYS', 'MEMORY_BUDGET', 'default_data_path', 'DatasetInfo',
-           'dataset_info', 'read_idx', 'find_fashion_mnist', 'load_fashion_mnist', 'fit_size', 'epoch_order',
-           'ResumableLoader', 'TensorLoader', 'to_channels', 'Preprocessing', 'resolve_preprocessing', 'ImagePipeline',
-           'Mapped', 'subset_seed', 'train_val_split', 'Data', 'make_data', 'SeededLoader']
+           'INTERPOLATIONS', 'PRE_KEY', 'MEMORY_BUDGET', 'default_data_path', 'DatasetInfo', 'dataset_info', 'read_idx',
+           'find_fashion_mnist', 'load_fashion_mnist', 'fit_size', 'epoch_order', 'ResumableLoader', 'TensorLoader',
+           'to_channels', 'Preprocessing', 'resolve_preprocessing', 'ImagePipeline', 'Mapped', 'subset_seed',
+           'train_val_split', 'Data', 'make_data', 'SeededLoader']
 
 # %% ../nbs/12_data.ipynb #f3e7480b
 def default_data_path()->Path:
@@ -59,15 +60,14 @@ DATASETS = {
 _TORCHVISION = {n.lower(): n for n in dir(torchvision.datasets) if isinstance(getattr(torchvision.datasets, n), type)
                 and n not in ('VisionDataset', 'DatasetFolder', 'ImageFolder', 'FakeData')}
 
-def _key(name:str)->str: return name.lower().replace('-', '').replace('_', '')
+def _key(name:str)->str: return dataset_key(name)
 
 def dataset_info(name:str)->DatasetInfo:
-    "The `DatasetInfo` of a dataset name, or a `UserError` naming the nearest known ones."
-    k = _key(name)
+    "The `DatasetInfo` of a dataset name, or a `ConfigError` at `train_config.dataset` naming the nearest known ones."
+    k = _key(check_dataset_name(name))
     if k in DATASETS: return DATASETS[k]
     if k in _TORCHVISION: return DatasetInfo(name, 3, 224, None, IMAGENET_MEAN, IMAGENET_STD)
-    raise UserError(f"unknown dataset {name!r}.{did_you_mean(k, list(DATASETS) + list(_TORCHVISION))} "
-                    f"Use imagenet (folders), fashion-mnist, mnist, cifar10, cifar100, or any torchvision dataset name")
+    raise ConfigError('train_config.dataset', f"torchvision {torchvision.__version__} has no dataset {name!r}")
 
 # %% ../nbs/12_data.ipynb #e912f287
 FMNIST_FILES = {'train': ('train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz'),
@@ -94,8 +94,13 @@ def find_fashion_mnist(data_path=None,              # data folder (default: `def
                        download:bool=True,          # try torchvision's download last
                        system_path:Path=DEBIAN_FMNIST # where the Debian package puts the files
                       )->Path:
-    "The folder holding Fashion-MNIST's four IDX archives, trying the data path, Debian's copy, then a download."
+    "The folder of Fashion-MNIST's IDX archives: in a `data_path` you name, else the default, Debian's, a download."
     local = Path(data_path or default_data_path())/'fashion-mnist'
+    if data_path is not None:                  # a folder the user named holds the data, or it is an error
+        found = [f for f in (local, local/'FashionMNIST'/'raw') if _has_fmnist(f)]
+        if found: return found[0]
+        raise ConfigError('data_path', f"{data_path} (--data-path) holds no Fashion-MNIST: put its four IDX .gz files "
+                          f"in {local}, or leave the data path out to use {default_data_path()/'fashion-mnist'}")
     for folder in (local, local/'FashionMNIST'/'raw', system_path):
         if _has_fmnist(folder): return folder
     if download:
@@ -109,7 +114,8 @@ def find_fashion_mnist(data_path=None,              # data folder (default: `def
                     f"Get it in one of three ways: put the four IDX .gz files in {local}; or, as root, "
                     "`apt-get install dataset-fashion-mnist`; or run once while online so torchvision downloads it.")
 
-def load_fashion_mnist(data_path=None, download:bool=True)->dict:
+def load_fashion_mnist(data_path=None,          # a data folder you name (default: the default places)
+                       download:bool=True)->dict: # let torchvision download it as a last resort
     "Fashion-MNIST as `{'train': (images, labels), 'test': (images, labels)}`, images uint8 `N×1×28×28`."
     folder = find_fashion_mnist(data_path, download)
     return {split: (read_idx(folder/img)[:, None], read_idx(folder/lab).long())
@@ -218,7 +224,8 @@ class TensorLoader(ResumableLoader):
 # %% ../nbs/12_data.ipynb #b3188e3c
 def _seed(*parts)->int: return hash(parts) & 0x7FFFFFFF
 
-def to_channels(x:torch.Tensor, channels:int)->torch.Tensor:
+def to_channels(x:torch.Tensor,              # images, N×C×H×W float
+                channels:int)->torch.Tensor: # channels wanted
     "Images (N×C×H×W, float) with `channels` channels: grey is repeated, colour averaged, alpha dropped."
     c = x.shape[1]
     if c == channels: return x
@@ -410,6 +417,7 @@ def _test_subset(data, tc:dict):
     pre = tc.get('data_preprocessing') or {}
     return _take(data, _subset(_size(data), pre.get('test_subset'), subset_seed(tc) + 1))
 
+# %% ../nbs/12_data.ipynb #d33adadb
 def _val_fraction(tc:dict)->float|None:
     "`val_fraction`, checked: a number between 0 and 1, or `None` when the job holds out no validation split."
     f = tc.get('val_fraction')
@@ -441,8 +449,6 @@ def train_val_split(data,                 # the training split: a Dataset, or `(
     return _take(data, keep[rest]), _take(data if plain is None else plain, keep[held])
 
 # %% ../nbs/12_data.ipynb #46249a0c
-PREPROCESSING_KEYS = ('image_size', 'channels', 'subset', 'test_subset', 'subset_seed', 'data_augmentation', 'mean',
-                      'std', 'resize', 'crop_pct', 'interpolation', 'in_memory')
 MEMORY_BUDGET = 2 << 30       # bytes of decoded uint8 images that `in_memory: auto` loads into memory
 
 @dataclass
@@ -467,15 +473,7 @@ def _augmentations(aug, in_memory:bool, path:str):
 
 def _check_preprocessing(tc:dict)->dict:
     pre = tc.get('data_preprocessing') or {}
-    for k in pre:
-        if k not in PREPROCESSING_KEYS:
-            raise ConfigError(f'{PRE_KEY}.{k}', f"unknown key.{did_you_mean(k, PREPROCESSING_KEYS)} "
-                                                f"Known: {', '.join(PREPROCESSING_KEYS)}")
-    for k in ('image_size', 'channels', 'subset', 'test_subset'):
-        if k in pre and not (isinstance(pre[k], int) and not isinstance(pre[k], bool) and pre[k] > 0):
-            raise ConfigError(f'{PRE_KEY}.{k}', f"must be a positive integer, got {pre[k]!r}")
-    if pre.get('in_memory', 'auto') not in ('auto', True, False):
-        raise ConfigError(f'{PRE_KEY}.in_memory', f"must be auto, true or false, got {pre['in_memory']!r}")
+    check_keys(pre, PREPROCESSING_KEYS, tuple(PRE_KEY.split('.')))    # as `check_config` does, for Python callers
     subset_seed(tc); _val_fraction(tc)                    # checked before anything is read
     return pre
 
@@ -506,8 +504,7 @@ def make_data(train_config:dict,        # a job's `train_config` (dataset, batch
         raise ConfigError('data_path', f"no such folder {root}; create it or point data_path at your datasets")
     src = source or open_source(tc.get('dataset'), root, subset_seed(tc), data)
     if src is not None: return _own_data(tc, pre, src, input_shape, model_cfg, workers, eval_batch_size)
-    try: info = dataset_info(tc['dataset'])
-    except UserError as e: raise ConfigError('train_config.dataset', str(e)) from None
+    info = dataset_info(tc['dataset'])
     shape = _wanted_shape(pre, input_shape, (info.channels, info.image_size, info.image_size))
     prep = resolve_preprocessing(pre, shape, info.channels, model_cfg, (info.mean, info.std, info.name), named=True,
                                  default_resize='pad' if info.in_memory else 'resize',
@@ -515,7 +512,7 @@ def make_data(train_config:dict,        # a job's `train_config` (dataset, batch
     aug = _augmentations(tc.get('data_augmentation', pre.get('data_augmentation', False)), info.in_memory,
                          'train_config.data_augmentation')
     if info.in_memory:
-        split = load_fashion_mnist(root, download)
+        split = load_fashion_mnist(data_path, download)
         train, val = train_val_split(split['train'], tc)
         loaders = _tensor_loaders(tc, dict(train=train, test=_test_subset(split['test'], tc), val=val), prep, aug,
                                   eval_batch_size)

@@ -1,4 +1,4 @@
-"""An ipywidgets explorer over a sweep's results table: pick sweeps, stitchers, source stages, a metric and an epoch; see the best stitcher per gap as a heatmap, the learning curves and the table.
+"""A live explorer over a sweep's results: pick sweeps, stitchers, source stages, a metric, an epoch and a similarity measure; see the best stitcher per gap as a heatmap, click a cell for that job's learning curve and config; in a notebook, or served as an app by `stitch-explore`.
 
 Docs: https://stitchbook.github.io/stitchbook/explore.html.md"""
 
@@ -6,27 +6,34 @@ Docs: https://stitchbook.github.io/stitchbook/explore.html.md"""
 
 # %% ../nbs/21_explore.ipynb #7b4fe23c
 from __future__ import annotations
+import html, subprocess, sys, tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 import altair as alt
 import pandas as pd
-from .errors import UserError
+from fastcore.basics import patch
+from fastcore.script import call_parse
+from .errors import UserError, user_errors
 from .results import ACC, collect, final
+from . import jobs
+from .grid import read_similarity, similarity_columns, measure_columns
 
 # %% auto #0
-__all__ = ['METRICS', 'Selection', 'select', 'gap_matrix', 'heatmap', 'curves', 'Explorer', 'explore']
+__all__ = ['METRICS', 'Selection', 'select', 'gap_matrix', 'heatmap', 'similarity_matrix', 'similarity_heatmap', 'curves',
+           'job_curve', 'job_config', 'Explorer', 'explore', 'app_notebook', 'stitch_explore']
 
 # %% ../nbs/21_explore.ipynb #cf5439ab
 METRICS = {'test accuracy': ACC, 'penalty': 'penalty', 'train accuracy': 'Overall/Train Accuracy'}
 
 @dataclass(frozen=True)
 class Selection:
-    "What to look at: empty tuples mean everything; `epoch=None` means each job's last epoch."
+    "What to look at: empty tuples mean everything; `epoch=None` means each job's last epoch; `measure` a similarity."
     sweeps: tuple = ()
     adapters: tuple = ()
     source_stages: tuple = ()
     metric: str = 'test accuracy'
     epoch: int|None = None
+    measure: str|None = None
 
 def select(df:pd.DataFrame, sel:Selection)->pd.DataFrame:
     "The stitched jobs' rows that match `sel`, at its epoch."
@@ -38,28 +45,53 @@ def select(df:pd.DataFrame, sel:Selection)->pd.DataFrame:
     return d[d[METRICS[sel.metric]].notna()]
 
 # %% ../nbs/21_explore.ipynb #cd2b6214
+_GAP = ['sweep', 'source_stage', 'dest_stage']
+_MATRIX = _GAP + ['value', 'adapter', 'folder', 'source_depth', 'dest_depth']
+
 def gap_matrix(df:pd.DataFrame, sel:Selection)->pd.DataFrame:
-    "Best value of the selected metric per sweep and gap, and the stitcher that reached it."
-    d = select(df, sel)
-    col = METRICS[sel.metric]
-    if not len(d): return pd.DataFrame(columns=['sweep', 'source_stage', 'dest_stage', 'value', 'adapter', 'source_depth', 'dest_depth'])
-    pick = d.groupby(['sweep', 'source_stage', 'dest_stage'], sort=False)[col]
+    "Best value of the selected metric per sweep and gap, and the stitcher (and job folder) that reached it."
+    d, col = select(df, sel), METRICS[sel.metric]
+    if not len(d): return pd.DataFrame(columns=_MATRIX)
+    pick = d.groupby(_GAP, sort=False)[col]
     best = d.loc[pick.idxmin() if sel.metric == 'penalty' else pick.idxmax()]
-    return (best.rename(columns={col: 'value'})[['sweep', 'source_stage', 'dest_stage', 'value', 'adapter', 'source_depth', 'dest_depth']]
-            .sort_values(['sweep', 'source_depth', 'dest_depth']).reset_index(drop=True))
+    return (best.rename(columns={col: 'value'})[_MATRIX].sort_values(['sweep', 'source_depth', 'dest_depth'])
+            .reset_index(drop=True))
+
+def _cells(m:pd.DataFrame, color:alt.Color, tooltip:list, names:bool=True)->alt.FacetChart:
+    "A gap matrix drawn: source stage x destination stage, per sweep a panel; a click on a cell picks its job."
+    src = m.sort_values('source_depth').source_stage.drop_duplicates().tolist()
+    dst = m.sort_values('dest_depth').dest_stage.drop_duplicates().tolist()
+    base = alt.Chart().encode(x=alt.X('dest_stage:N', sort=dst, title='destination stage'),
+                              y=alt.Y('source_stage:N', sort=src, title='source stage'))
+    cells = base.mark_rect().encode(color=color, tooltip=tooltip).add_params(
+        alt.selection_point(name='job', fields=['folder'], on='click', clear='dblclick'))
+    layers = [cells, base.mark_text(fontSize=9, lineBreak='_').encode(text='adapter:N')] if names else [cells]
+    return (alt.layer(*layers, data=m).properties(width=420, height=200).facet(row=alt.Row('sweep:N', title=None))
+            .resolve_scale(x='independent', y='independent'))
 
 def heatmap(df:pd.DataFrame, sel:Selection)->alt.FacetChart:
     "The gap matrix: source stage x destination stage, coloured by the best value, the winning stitcher written in."
-    m = gap_matrix(df, sel)
-    src_order = m.sort_values('source_depth').source_stage.drop_duplicates().tolist()
-    dst_order = m.sort_values('dest_depth').dest_stage.drop_duplicates().tolist()
     scheme = 'redyellowgreen' if sel.metric != 'penalty' else 'yelloworangered'
-    base = alt.Chart().encode(x=alt.X('dest_stage:N', sort=dst_order, title='destination stage'),
-                              y=alt.Y('source_stage:N', sort=src_order, title='source stage'))
-    cells = base.mark_rect().encode(color=alt.Color('value:Q', title=sel.metric, scale=alt.Scale(scheme=scheme)),
-                                    tooltip=['adapter:N', alt.Tooltip('value:Q', format='.3f')])
-    names = base.mark_text(fontSize=9, lineBreak='_').encode(text='adapter:N')      # long recipe names, a word a line
-    return alt.layer(cells, names, data=m).properties(width=460, height=220).facet(row=alt.Row('sweep:N', title=None)).resolve_scale(x='independent', y='independent')
+    color = alt.Color('value:Q', title=sel.metric, scale=alt.Scale(scheme=scheme))
+    return _cells(gap_matrix(df, sel), color, ['adapter:N', 'folder:N', alt.Tooltip('value:Q', format='.3f')])
+
+# %% ../nbs/21_explore.ipynb #09bc41fc
+def similarity_matrix(df:pd.DataFrame, sel:Selection)->pd.DataFrame:
+    "The gap matrix with the similarity of each gap's pair by the selected measure (`Similarity/<measure>` columns)."
+    cols = measure_columns(df)
+    if sel.measure not in cols:
+        raise UserError(f"measure {sel.measure!r}: this table has {', '.join(cols) or 'no similarity columns'}. "
+                        "stitch-similarity -c sweep.yml measures a sweep, and explore() joins what it wrote")
+    m, d = gap_matrix(df, sel), select(df, sel)
+    pair = d.groupby(_GAP, sort=False)[cols[sel.measure]].first().rename('similarity').reset_index()
+    return m.merge(pair, on=_GAP, how='left')
+
+def similarity_heatmap(df:pd.DataFrame, sel:Selection)->alt.FacetChart:
+    "The selected measure's similarity of each gap's pair, on the gap matrix's axes, beside its best metric."
+    color = alt.Color('similarity:Q', title=sel.measure, scale=alt.Scale(scheme='blues'))
+    tips = [alt.Tooltip('similarity:Q', format='.3f', title=sel.measure), 'adapter:N', 'folder:N',
+            alt.Tooltip('value:Q', format='.3f', title=sel.metric)]
+    return _cells(similarity_matrix(df, sel), color, tips, names=False)
 
 # %% ../nbs/21_explore.ipynb #13952485
 def curves(df:pd.DataFrame, sel:Selection)->alt.Chart:
@@ -73,12 +105,33 @@ def curves(df:pd.DataFrame, sel:Selection)->alt.Chart:
         tooltip=['sweep:N', 'gap:N', 'adapter:N', 'Epoch:O', alt.Tooltip(f'{METRICS[sel.metric]}:Q', format='.3f')]
     ).properties(width=420, height=220)
 
+# %% ../nbs/21_explore.ipynb #1262a55b
+def job_curve(df:pd.DataFrame, folder:str, sel:Selection)->alt.Chart:
+    "One job's learning curve: the selected metric and the train accuracy over its epochs."
+    d = df[df.folder == folder]
+    cols = list(dict.fromkeys(c for c in (METRICS[sel.metric], 'Overall/Train Accuracy') if c in d))
+    long = d.melt(id_vars=['Epoch'], value_vars=cols, var_name='metric', value_name='value').dropna(subset=['value'])
+    return alt.Chart(long).mark_line(point=True).encode(
+        x=alt.X('Epoch:O'), y=alt.Y('value:Q', scale=alt.Scale(zero=False), title=None), color=alt.Color('metric:N'),
+        tooltip=['metric:N', 'Epoch:O', alt.Tooltip('value:Q', format='.3f')]
+    ).properties(width=320, height=180, title=Path(str(folder)).name)
+
+def job_config(df:pd.DataFrame, folder:str)->str:
+    "The config a job ran (its `config.yml`), else its metadata: from its folder, or from the table's row."
+    path = jobs.ran_config(folder) if Path(folder).is_dir() else None
+    if path: return path.read_text()
+    row = df[df.folder == folder].iloc[-1:]
+    keep = [c for c in ('sweep', 'adapter', 'source_stage', 'dest_stage', 'first_deleted_block', 'last_deleted_block',
+                        'num_downsamples', 'seed', 'state') if c in row]
+    return '\n'.join(f'{k}: {v}' for k, v in row[keep].iloc[0].items()) if len(row) else ''
+
 # %% ../nbs/21_explore.ipynb #f391165b
 class Explorer:
-    "Selection state over a results table, with ipywidgets to change it."
+    "Selection state over a results table, with live widgets to change it."
     def __init__(self, df:pd.DataFrame):
-        if 'role' not in df or not (df.role == 'stitch').any(): raise UserError("the results table has no stitched jobs to explore")
-        self.df, self.sel, self._out = df, Selection(), None
+        if 'role' not in df or not (df.role == 'stitch').any():
+            raise UserError("the results table has no stitched jobs to explore")
+        self.df, self.sel, self.job, self._ui = df, Selection(), None, None
 
     def update(self, **changes)->Selection:
         "Change the selection (as the widgets do) and redraw."
@@ -86,41 +139,110 @@ class Explorer:
         self.render()
         return self.sel
 
+    def pick(self, folder:str|None)->str|None:
+        "Show one job, its learning curve and its config (as a click on a heatmap cell does); `None` hides it."
+        self.job = folder
+        self.render(job_only=True)
+        return folder
+
     def view(self)->dict:
-        "What the explorer shows for the current selection: the rows, the gap matrix, and the two charts."
-        return dict(rows=select(self.df, self.sel), matrix=gap_matrix(self.df, self.sel), heatmap=heatmap(self.df, self.sel),
-                    curves=curves(self.df, self.sel))
+        "What the explorer shows: the rows, the gap matrix, the charts, and the picked job's curve and config."
+        df, sel = self.df, self.sel
+        v = dict(rows=select(df, sel), matrix=gap_matrix(df, sel), heatmap=heatmap(df, sel), curves=curves(df, sel))
+        if self.sel.measure: v['similarity'] = similarity_heatmap(self.df, self.sel)
+        if self.job: v.update(job=job_curve(self.df, self.job, self.sel), config=job_config(self.df, self.job))
+        return v
 
-    def render(self):
-        if self._out is None: return
-        from IPython.display import display
-        v = self.view()
-        self._out.clear_output(wait=True)
-        with self._out:
-            if not len(v['rows']): print("nothing matches this selection"); return
-            display(v['heatmap']); display(v['curves']); display(v['matrix'])
+# %% ../nbs/21_explore.ipynb #18f3476a
+def _jupyter_chart(chart:alt.TopLevelMixin, name:str):
+    "An altair `JupyterChart` drawn as SVG with no network (Vega from vl-convert), tagged with a CSS class."
+    alt.JupyterChart.enable_offline()
+    jc = alt.JupyterChart(chart, embed_options={'renderer': 'svg', 'actions': False})
+    return jc.add_class(f'stitch-{name}')
 
-    def widget(self):
-        "The widgets, wired to `update`."
-        import ipywidgets as w
-        stitch = self.df[self.df.role == 'stitch']
-        def multi(name, col, field):
-            box = w.SelectMultiple(options=sorted(stitch[col].dropna().unique()), description=name, rows=6)
-            box.observe(lambda ch: self.update(**{field: tuple(ch['new'])}), names='value')
-            return box
-        metric = w.Dropdown(options=list(METRICS), value=self.sel.metric, description='metric')
-        metric.observe(lambda ch: self.update(metric=ch['new']), names='value')
-        epoch = w.Dropdown(options=[('last', None)] + [(str(int(e)), int(e)) for e in sorted(stitch.Epoch.dropna().unique())], description='epoch')
-        epoch.observe(lambda ch: self.update(epoch=ch['new']), names='value')
-        self._out = w.Output()
-        self.controls = dict(sweeps=multi('sweeps', 'sweep', 'sweeps'), adapters=multi('stitchers', 'adapter', 'adapters'),
-                             source_stages=multi('source', 'source_stage', 'source_stages'), metric=metric, epoch=epoch)
-        self.render()
-        return w.VBox([w.HBox([self.controls[k] for k in ('sweeps', 'adapters', 'source_stages')]),
-                       w.HBox([metric, epoch]), self._out])
+def _show(widget, chart=None):
+    "Draw `chart` into a live chart widget, or hide the widget when there is none."
+    widget.layout.display = 'none' if chart is None else None
+    if chart is not None: widget.chart = chart
 
+@patch
+def render(self:Explorer, job_only:bool=False):
+    "Redraw the live widgets for the current selection and picked job (nothing before `widget()`)."
+    if self._ui is None: return
+    v, ui = self.view(), self._ui
+    _show(ui['job'], v.get('job'))
+    ui['config'].value = f"<pre>{html.escape(v['config'])}</pre>" if self.job else ''
+    if job_only: return                                              # a click keeps the heatmap, and its selection
+    ui['heatmap'].chart, ui['curves'].chart = v['heatmap'], v['curves']
+    ui['heatmap'].selections.observe(self._clicked, ['job'])        # a new chart has new selections: watch them
+    _show(ui['similarity'], v.get('similarity'))
+    ui['empty'].layout.display = 'none' if len(v['rows']) else None
+    ui['table'].value = v['matrix'].to_html(index=False, float_format='%.3f')
+
+@patch
+def _clicked(self:Explorer, change):
+    "A click on a heatmap cell (or a double click clearing it)."
+    picked = change['new'].value
+    self.pick(picked[0]['folder'] if picked else None)
+
+# %% ../nbs/21_explore.ipynb #81d5eb78
+@patch
+def widget(self:Explorer):
+    "The widgets, wired to `update`: selectors above, the heatmaps, the curves, the picked job, and the table."
+    import ipywidgets as w
+    stitch = self.df[self.df.role == 'stitch']
+    def control(box, field):
+        box.observe(lambda ch: self.update(**{field: ch['new']}), names='value')
+        return box.add_class(f'stitch-{field}')
+    multi = lambda name, col: w.SelectMultiple(options=sorted(stitch[col].dropna().unique()), description=name, rows=6)
+    epochs = [('last', None)] + [(str(int(e)), int(e)) for e in sorted(stitch.Epoch.dropna().unique())]
+    self.controls = dict(sweeps=control(multi('sweeps', 'sweep'), 'sweeps'),
+                         adapters=control(multi('stitchers', 'adapter'), 'adapters'),
+                         source_stages=control(multi('source', 'source_stage'), 'source_stages'),
+                         metric=control(w.Dropdown(options=list(METRICS), description='metric'), 'metric'),
+                         epoch=control(w.Dropdown(options=epochs, description='epoch'), 'epoch'),
+                         measure=control(w.Dropdown(options=[('none', None)] + list(measure_columns(self.df)),
+                                                    description='similarity'), 'measure'))
+    empty = alt.Chart(pd.DataFrame({'x': []})).mark_point()
+    self._ui = dict(heatmap=_jupyter_chart(empty, 'heatmap'), curves=_jupyter_chart(empty, 'curves'),
+                    similarity=_jupyter_chart(empty, 'similarity'), job=_jupyter_chart(empty, 'job'),
+                    config=w.HTML().add_class('stitch-config'), table=w.HTML(), empty=w.Label('nothing matches'))
+    self.render()
+    ui, c = self._ui, self.controls
+    return w.VBox([w.HBox([c['sweeps'], c['adapters'], c['source_stages']]),
+                   w.HBox([c['metric'], c['epoch'], c['measure']]), ui['empty'],
+                   w.HBox([ui['heatmap'], ui['similarity']]), w.Label('Click a cell of the heatmap: its job below'),
+                   w.HBox([ui['job'], ui['config']]), ui['curves'], ui['table']])
+
+# %% ../nbs/21_explore.ipynb #b5e72179
 def explore(results)->Explorer:
-    "An `Explorer` over a results table, its parquet file, or a folder of job folders (collected)."
+    "An `Explorer` over a results table, its parquet file, or a folder of job folders (with the similarity beside)."
     if isinstance(results, pd.DataFrame): return Explorer(results)
     path = Path(results)
-    return Explorer(pd.read_parquet(path) if path.suffix == '.parquet' else collect(path))
+    df = pd.read_parquet(path) if path.suffix == '.parquet' else collect(path)
+    sim = read_similarity(path.parent if path.suffix == '.parquet' else path)
+    return Explorer(similarity_columns(df, sim) if len(sim) else df)
+
+# %% ../nbs/21_explore.ipynb #fb18ea32
+def app_notebook(root, folder)->Path:
+    "A one-cell notebook in `folder` that shows the explorer over `root`: what Voilà serves."
+    import nbformat
+    src = f"from stitchbook.explore import explore\nexplore({str(Path(root).resolve())!r}).widget()"
+    path = Path(folder)/'stitchbook explorer.ipynb'
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src)]), str(path))
+    return path
+
+@call_parse
+@user_errors
+def stitch_explore(root:str,               # folder holding the sweeps' job folders (e.g. runs/embedded)
+                   port:int=8866,          # localhost port to serve on
+                   no_browser:bool=False): # only serve; open no browser
+    "Serve the explorer over the sweeps under ROOT as a Voilà app on localhost, until Ctrl-C."
+    if not (Path(root).is_dir() and jobs.job_folders(root)):
+        raise UserError(f"{root}: no job folders (with metadata.yml) under it; run stitch-sweep -o {root} first")
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, '-m', 'voila', str(app_notebook(root, tmp)), f'--port={port}', '--Voila.ip=127.0.0.1',
+               '--strip_sources=True', '--show_tracebacks=True'] + (['--no-browser'] if no_browser else [])
+        print(f"the explorer over {root}: http://127.0.0.1:{port}/ (Ctrl-C stops it)", flush=True)
+        try: subprocess.run(cmd, check=False)
+        except KeyboardInterrupt: pass

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['atomic_write', 'sha256', 'job_lock']
+__all__ = ['atomic_write', 'sha256', 'tensor_bytes', 'job_lock']
 
 # %% ../nbs/00a_files.ipynb #27e7e491
 def atomic_write(path,          # the file to (re)write
@@ -28,6 +28,14 @@ def sha256(path)->str:
     with open(path, 'rb') as f:
         for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
     return h.hexdigest()
+
+# %% ../nbs/00a_files.ipynb #3f3d6499
+def tensor_bytes(obj)->bytes:
+    "`torch.save(obj)` as bytes, under a fixed inner name: the same tensors give the same bytes, whoever saves them."
+    import io, torch
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
 
 # %% ../nbs/00a_files.ipynb #cba84f88
 @contextmanager

@@ -134,7 +134,8 @@ class Reformat(nn.Module):
         C = _out_channels(s, d)
         if C is not None and d.C is not None and C != d.C: raise UserError(self._channel_msg(C))
         self.same_layout = s.layout == d.layout
-        self.needs_resize = d.H is not None and (s.H is None or (s.H, s.W) != (d.H, d.W)) or d.N is not None and d.N != s.N
+        self.needs_resize = (d.H is not None and (s.H is None or (s.H, s.W) != (d.H, d.W))
+                             or d.N is not None and d.N != s.N)
         self.is_identity = self.same_layout and not self.needs_resize
         self._checked = None
         for f in (s, d):

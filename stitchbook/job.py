@@ -16,55 +16,46 @@ from fastcore.script import call_parse
 from .errors import UserError, user_errors
 from .files import atomic_write
 from .jobs import (write_status, result_files, load_results, result_file, ran_config_file, checkpoint_file,
-                             model_file, cache_dir)
-from .config import load_config, check_config, ConfigError
+                             model_file, cache_dir, status_file, write_checkpoint, read_checkpoint,
+                             DamagedFile)
+from .config import load_config, check_config, check_job_paths, check_size, apply_overrides, ConfigError
 from .models import load_checkpoint
 from .data import make_data, dataset_info, default_data_path, subset_seed
 from .sources import open_source, native_shape
 from .assembly import model_from_config, weight_sources, source_data_config
 from .cache import split_prefix, cache_blocker, ActivationCache
-from .train import (Run, make_optimizer, make_scheduler, make_loss, evaluate_loader, evaluate_tasks, evaluate_val,
-                              train_epoch, result_row, world)
+from .train import (Run, make_optimizer, make_scheduler, make_loss, evaluate_loader, evaluate_tasks,
+                              evaluate_val, train_epoch, result_row, world)
 from .tasks import MultiTaskLoader, make_task_data
 import torch.distributed as dist
 from .stitch import init_adapter
 from torch.utils.flop_counter import FlopCounterMode
 
 # %% auto #0
-__all__ = ['RUN_FLAGS', 'apply_overrides', 'prepare', 'model_stats', 'fingerprint', 'save_checkpoint', 'resume', 'train_job',
-           'stitch_train']
-
-# %% ../nbs/16_job.ipynb #9d3f9271
-RUN_FLAGS = ('data_path', 'save_dir', 'metrics_output', 'save_checkpoints', 'eval_checkpoints', 'checkpoint_initial_model',
-             'resume_from', 'load_from', 'strict_load', 'test_only', 'unfrozen', 'workers', 'device', 'deterministic', 'verbose')
-
-def apply_overrides(cfg:dict, epochs=None, batch_size=None, max_batches=None, lr=None, wd=None, momentum=None, seed=None,
-                    init=None, smoke_test=False, **run)->dict:
-    "A copy of `cfg` with command-line overrides applied."
-    cfg = copy.deepcopy(dict(cfg))
-    tc = cfg.setdefault('train_config', {})
-    for k, v in dict(epochs=epochs, batch_size=batch_size, max_batches=max_batches, seed=seed, init=init).items():
-        if v is not None: tc[k] = v
-    for k, v in dict(lr=lr, weight_decay=wd, momentum=momentum).items():
-        if v is not None: tc.setdefault('optimizer_args', {})[k] = v; tc.pop('lr', None) if k == 'lr' else None
-    for k, v in run.items():
-        if k not in RUN_FLAGS: raise UserError(f"unknown option {k!r}")
-        if v is not None: cfg[k] = v
-    if smoke_test:
-        tc.update(epochs=1, max_batches=2)
-        tc.setdefault('data_preprocessing', {})['test_subset'] = 2 * tc.get('batch_size', 128)
-    return cfg
+__all__ = ['prepare', 'model_stats', 'fingerprint', 'save_checkpoint', 'resume', 'train_job', 'stitch_train']
 
 # %% ../nbs/16_job.ipynb #6d50ff1f
 def _log(msg, verbose=True):
     if verbose: print(msg, flush=True)
+
+def _device(name:str|None)->str:
+    "The device a job runs on: `name` once checked to exist on this machine, else cuda when there is one."
+    if name is None: return 'cuda' if torch.cuda.is_available() else 'cpu'
+    try: dev = torch.device(name)
+    except (RuntimeError, TypeError): dev = None
+    if dev is None or dev.type not in ('cpu', 'cuda', 'mps'):
+        raise ConfigError('device', f"{name!r} is not a device; use cpu, cuda or cuda:N (--device)")
+    if dev.type == 'cuda' and (not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()):
+        raise ConfigError('device', f"{name!r} (--device) is not on this machine, which has "
+                          f"{torch.cuda.device_count()} usable GPU(s); use --device cpu, or another GPU")
+    return name
 
 def _start(cfg:dict)->tuple:
     "Seed everything, join the process group under torchrun: (device, rank, number of processes)."
     seed = cfg['train_config'].setdefault('seed', 0)
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
     if cfg.get('deterministic'): torch.use_deterministic_algorithms(True, warn_only=True)
-    device = cfg.get('device') or ('cuda' if torch.cuda.is_available() else 'cpu')
+    device = _device(cfg.get('device'))
     if int(os.environ.get('WORLD_SIZE', 1)) > 1 and not dist.is_initialized():
         dist.init_process_group('nccl' if device.startswith('cuda') else 'gloo')
     rank, n_proc = world()
@@ -85,8 +76,7 @@ def _model_and_data(cfg:dict, pretrained, given=None):
     root = Path(cfg.get('data_path') or default_data_path())
     source = open_source(tc.get('dataset'), root, subset_seed(tc), given)  # reads and checks your own data first
     if source is None:
-        try: info = dataset_info(tc['dataset'])
-        except UserError as e: raise ConfigError('train_config.dataset', str(e)) from None
+        info = dataset_info(tc['dataset'])
         native, classes = (info.channels, info.image_size, info.image_size), info.num_classes
     else: native, classes = native_shape(source), source.num_classes
     size = pre.get('image_size')
@@ -144,7 +134,7 @@ def _log_subsets(data, tc:dict, verbose:bool):
 def _cached_loaders(prefix, data, folder:Path, verbose:bool)->tuple:
     "`(train, test, val)`: loaders over the prefix's activations, computed once per example of each split."
     splits = (('training', data.train), ('validation', data.val), ('testing', data.test))
-    cache_dir(folder).mkdir(exist_ok=True)                    # where a cache too large for memory goes
+    cache_dir(folder).mkdir(parents=True, exist_ok=True)                    # where a cache too large for memory goes
     caches = {role: ActivationCache(prefix, loader, folder=cache_dir(folder)) for role, loader in splits if loader}
     said = [f"{cache} for {role}" for role, cache in caches.items()]
     _log(f"activation cache: on, {', '.join(said[:-1])} and {said[-1]}", verbose)
@@ -169,7 +159,8 @@ def _loaders(cfg:dict, pretrained, data)->tuple:
 
 def _place(model, cfg:dict, device:str, channels_last:bool):
     "Load the `load_from` weights, then move the model to its device and memory format."
-    if cfg.get('load_from'): load_checkpoint(model, cfg['load_from'], strict=cfg.get('strict_load', True))
+    if cfg.get('load_from'):
+        load_checkpoint(model, cfg['load_from'], strict=cfg.get('strict_load', True), key='--load-from (load_from:)')
     model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
 
 def _why_no_cache(activation_cache:bool, device:str, multi_task:bool, prefix, train)->str|None:
@@ -194,7 +185,7 @@ def _optimisation(cfg:dict, model, rest, n_proc:int)->dict:
 
 # %% ../nbs/16_job.ipynb #9192171d
 def prepare(cfg:dict,                  # a checked job config
-            folder:Path,               # the job folder (made here, once the model and data are built)
+            folder:Path,               # the job folder (made when the first results are written)
             pretrained=None,           # `False` forces random weights everywhere
             activation_cache:bool=True,# use the activation cache where it is valid
             amp:bool=False,            # bf16 autocast
@@ -212,7 +203,6 @@ def prepare(cfg:dict,                  # a checked job config
     for loader in (train, test, val):
         if loader is not None: loader.shard = (rank, n_proc)
     _place(model, cfg, device, channels_last)
-    Path(folder).mkdir(parents=True, exist_ok=True)
     prefix, rest = split_prefix(model)
     blocker = _why_no_cache(activation_cache, device, bool(task_tests), prefix, train)
     if blocker is None: train, test, val = _cached_loaders(prefix, data, folder, progress)
@@ -222,7 +212,8 @@ def prepare(cfg:dict,                  # a checked job config
                amp=amp, task_tests=task_tests, provenance=prov, **_optimisation(cfg, model, rest, n_proc))
 
 # %% ../nbs/16_job.ipynb #b8993172
-def model_stats(model:torch.nn.Module, input_shape)->dict:
+def model_stats(model:torch.nn.Module,  # the model
+                input_shape)->dict:     # (C, H, W) of one input image
     "Parameters, trainable parameters and forward FLOPs (one image, `torch.utils.flop_counter`) of `model`."
     was_training = model.training
     counter = FlopCounterMode(display=False)
@@ -236,18 +227,32 @@ def model_stats(model:torch.nn.Module, input_shape)->dict:
 
 def fingerprint(cfg:dict)->str:
     "A hash of the parts of a config that decide the results (not where files go)."
-    keep = {k: v for k, v in cfg.items() if k in ('assembly', 'model', 'head', 'reformat_options', 'train_config', 'metrics',
-                                                   'freeze_bn_stats', 'unfrozen', 'part_weights')}
+    keep = {k: v for k, v in cfg.items() if k in ('assembly', 'model', 'head', 'reformat_options', 'train_config',
+                                                   'metrics', 'freeze_bn_stats', 'unfrozen', 'part_weights')}
+    check_size(keep)                                 # YAML aliases are written out in full by the dump below
     return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
-def save_checkpoint(run:Run, path:Path, cfg:dict):
-    atomic_write(path, lambda p: torch.save({**run.state_dict(), 'fingerprint': fingerprint(cfg)}, p))
+# %% ../nbs/16_job.ipynb #88db1e64
+def save_checkpoint(run:Run,       # the run to save
+                    path:Path,     # where
+                    cfg:dict):     # its config, whose `fingerprint` the checkpoint keeps
+    "Save everything `resume` needs to continue `run`, atomically, with its SHA-256 beside it."
+    write_checkpoint(path, {**run.state_dict(), 'fingerprint': fingerprint(cfg)})
 
-def resume(run:Run, path:Path, cfg:dict):
-    "Continue `run` from the checkpoint at `path`."
-    state = torch.load(path, map_location='cpu', weights_only=True)
+def resume(run:Run,      # the run to continue, freshly prepared
+           path:Path,    # a checkpoint `save_checkpoint` wrote
+           cfg:dict):    # its config, which must be the one the checkpoint was made by
+    "Continue `run` from the checkpoint at `path`, verified against its SHA-256 where one was written."
+    try: state = read_checkpoint(path)               # a damaged file is a `DamagedFile` error that says what to do
+    except DamagedFile:
+        if not cfg.get('resume_from'): raise
+        raise UserError(f"{path} (--resume-from) cannot be read as a checkpoint: it is not one, or it is damaged; "
+                        "give a checkpoint-*.pt that a run wrote") from None
+    if not isinstance(state, dict) or 'fingerprint' not in state:
+        raise UserError(f"{path} (--resume-from) is not a checkpoint of a stitchbook run; give its checkpoint-last.pt")
     if state.get('fingerprint') != fingerprint(cfg):
-        raise UserError(f"{path} was made by a different config; use another output folder (-o), or delete the checkpoint")
+        raise UserError(f"{path} was made by a different config; use another output folder (-o), or delete the "
+                        "checkpoint")
     run.load_state_dict(state)
 
 # %% ../nbs/16_job.ipynb #d86b65e9
@@ -269,23 +274,35 @@ def _writer(lead:bool):
     "`atomic_write` for the process that writes (under torchrun, the first); a no-op for the others."
     return atomic_write if lead else (lambda path, fn: None)
 
-def _test_only(run:Run, folder:Path, seed, lead:bool)->pd.DataFrame:
+def _write_table(run:Run, cfg:dict, folder:Path, path:Path, table:pd.DataFrame, lead:bool):
+    "Write a results table; the first one makes the job folder, with `model.json` and the config as it ran."
+    if not lead: return
+    if len(table) == 1 or not model_file(folder).exists():     # this run's first table
+        folder.mkdir(parents=True, exist_ok=True)
+        stats = {**model_stats(run.model, run.model.input_shape), 'input_shape': list(run.model.input_shape),
+                 **run.provenance}
+        atomic_write(model_file(folder), lambda p: p.write_text(json.dumps(stats, indent=1, default=str)))
+        seed = cfg['train_config']['seed']
+        atomic_write(ran_config_file(folder, seed), lambda p: p.write_text(yaml.safe_dump(cfg, sort_keys=False)))
+    atomic_write(path, lambda p: table.to_parquet(p))
+
+def _test_only(run:Run, cfg:dict, folder:Path, lead:bool)->pd.DataFrame:
     "Evaluate `run` once, into `test-<seed>.parquet`."
     table = pd.DataFrame([_row(run, {'loss': float('nan'), 'accuracy': float('nan')}, time.time())])
-    _writer(lead)(result_file(folder, seed, test_only=True), lambda p: table.to_parquet(p))
+    _write_table(run, cfg, folder, result_file(folder, cfg['train_config']['seed'], test_only=True), table, lead)
     if lead: write_status(folder, 'done', epochs=0)
     return table
 
+# %% ../nbs/16_job.ipynb #48101bd8
 def _epoch_0(run:Run, cfg:dict, folder:Path, results:Path, lead:bool):
     "The model before training as epoch 0; looking leaves the data order as it was."
     t0, state = time.time(), run.train.state_dict()
     train0 = evaluate_loader(run, run.train)
     run.train.load_state_dict(state)
     run.rows.append(_row(run, {'loss': train0['loss'], 'accuracy': train0[1]}, t0))
-    _writer(lead)(results, lambda p: pd.DataFrame(run.rows).to_parquet(p))
+    _write_table(run, cfg, folder, results, pd.DataFrame(run.rows), lead)
     if cfg.get('checkpoint_initial_model') and lead: save_checkpoint(run, checkpoint_file(folder, 0), cfg)
 
-# %% ../nbs/16_job.ipynb #48101bd8
 def _epochs(run:Run, cfg:dict, folder:Path, results:Path, lead:bool, progress:bool):
     "Train the epochs left, writing the results and checkpoints after each."
     epochs = cfg['train_config'].get('epochs', 1)
@@ -294,29 +311,38 @@ def _epochs(run:Run, cfg:dict, folder:Path, results:Path, lead:bool, progress:bo
         run.epoch = epoch + 1
         evaluate_now = cfg.get('eval_checkpoints', True) or run.epoch == epochs
         run.rows.append(_row(run, stats, time.time() if evaluate_now else None))
-        _writer(lead)(results, lambda p: pd.DataFrame(run.rows).to_parquet(p))
+        _write_table(run, cfg, folder, results, pd.DataFrame(run.rows), lead)
         if lead: save_checkpoint(run, checkpoint_file(folder), cfg)
         if cfg.get('save_checkpoints') and lead: save_checkpoint(run, checkpoint_file(folder, run.epoch), cfg)
         _log(_epoch_line(run.rows[-1]), progress)
 
+def _resume(run:Run, cfg:dict, folder:Path, start:Path, results:Path, lead:bool, progress:bool):
+    "Continue from checkpoint `start`, and write its rows again: a results table lost or damaged since is rebuilt."
+    resume(run, start, cfg)
+    _log(f"resumed from {start} at epoch {run.epoch}", progress)
+    if run.rows: _write_table(run, cfg, folder, results, pd.DataFrame(run.rows), lead)
+
 def _train(run:Run, cfg:dict, folder:Path, lead:bool, progress:bool)->pd.DataFrame:
     "Train `run` from its last checkpoint, or from the start; its status says running, then done or failed."
-    seed = cfg['train_config']['seed']
-    results = Path(cfg.get('metrics_output') or result_file(folder, seed))
-    _writer(lead)(ran_config_file(folder, seed), lambda p: p.write_text(yaml.safe_dump(cfg, sort_keys=False)))
+    results = Path(cfg.get('metrics_output') or result_file(folder, cfg['train_config']['seed']))
     start = cfg.get('resume_from') or (checkpoint_file(folder) if checkpoint_file(folder).exists() else None)
-    if start: resume(run, Path(start), cfg); _log(f"resumed from {start} at epoch {run.epoch}", progress)
-    if lead: write_status(folder, 'running')
-    try:
+    if lead and folder.is_dir(): write_status(folder, 'running')     # a new folder is made with the first results
+    try:                                                              # a damaged checkpoint is a failure on record
+        if start: _resume(run, cfg, folder, Path(start), results, lead, progress)
         if not run.rows: _epoch_0(run, cfg, folder, results, lead)
         _epochs(run, cfg, folder, results, lead, progress)
     except Exception as e:
-        if lead: write_status(folder, 'failed', error=f"{type(e).__name__}: {e}")
+        if lead and folder.is_dir(): write_status(folder, 'failed', error=f"{type(e).__name__}: {e}")
         raise
     if lead: write_status(folder, 'done', epochs=run.epoch)
     return pd.DataFrame(run.rows)
 
 # %% ../nbs/16_job.ipynb #a33da425
+def _leave_no_trace(folder:Path):
+    "Remove the status a run wrote into the new folder `folder`, and the folder once empty."
+    status_file(folder).unlink(missing_ok=True)
+    if folder.is_dir() and not any(folder.iterdir()): folder.rmdir()
+
 def train_job(config,                    # config path or mapping
               output=None,               # job folder (default: the config's folder, or `save_dir`)
               pretrained:bool|None=None, # `False` forces random weights everywhere
@@ -332,15 +358,16 @@ def train_job(config,                    # config path or mapping
     cfg = apply_overrides(load_config(src) if src else config, **overrides)
     check_config(cfg, src)
     folder = Path(output or cfg.get('save_dir') or (src.parent if src else '.'))
+    check_job_paths(cfg, folder, src)
+    new = not folder.exists()
     run = prepare(cfg, folder, pretrained, activation_cache, amp, channels_last, progress, data)
     lead = world()[0] == 0                                 # under torchrun only the first process writes
-    stats = {**model_stats(run.model, run.model.input_shape), 'input_shape': list(run.model.input_shape),
-             **run.provenance}
-    _writer(lead)(model_file(folder), lambda p: p.write_text(json.dumps(stats, indent=1, default=str)))
     try:
-        if cfg.get('test_only'): return _test_only(run, folder, cfg['train_config']['seed'], lead)
+        if cfg.get('test_only'): return _test_only(run, cfg, folder, lead)
         return _train(run, cfg, folder, lead, progress and lead)
-    finally: _close_caches(run, folder)
+    finally:
+        _close_caches(run, folder)
+        if new and not model_file(folder).exists(): _leave_no_trace(folder)     # it failed before its first results
 
 # %% ../nbs/16_job.ipynb #c474c729
 @call_parse

@@ -1,4 +1,4 @@
-"""A job folder as a record: the names of its files, its state, its status and history, its results, and clearing it.
+"""A job folder as a record: the names of its files, its state, its status and history, its results and checkpoints (verified by SHA-256), and clearing it.
 
 Docs: https://stitchbook.github.io/stitchbook/jobs.html.md"""
 
@@ -6,18 +6,19 @@ Docs: https://stitchbook.github.io/stitchbook/jobs.html.md"""
 
 # %% ../nbs/15a_jobs.ipynb #51868e2a
 from __future__ import annotations
-import json, os, shutil, socket, time
+import hashlib, io, json, os, shutil, socket, time
 from fnmatch import fnmatch
 from pathlib import Path
 import pandas as pd
 from .errors import UserError
-from .files import atomic_write, job_lock
+from .files import atomic_write, job_lock, tensor_bytes
 
 # %% auto #0
 __all__ = ['KEPT_STATUS', 'config_file', 'metadata_file', 'model_file', 'status_file', 'attempts_file', 'notebook_file',
            'cache_dir', 'result_file', 'ran_config_file', 'checkpoint_file', 'read_status', 'write_status',
-           'add_attempt', 'attempts', 'result_files', 'load_results', 'results', 'read_metadata', 'read_model',
-           'ran_config', 'job_folders', 'twins_of', 'alive', 'state', 'has_run', 'clear', 'share_files']
+           'add_attempt', 'attempts', 'DamagedFile', 'result_files', 'load_results', 'results', 'seed_of', 'readable',
+           'checksum_file', 'write_checkpoint', 'read_checkpoint', 'read_metadata', 'read_model', 'ran_config',
+           'job_folders', 'twins_of', 'signature', 'alive', 'state', 'has_run', 'clear', 'share_files']
 
 # %% ../nbs/15a_jobs.ipynb #c7c257d3
 def config_file(folder)->Path:   return Path(folder)/'config.yml'
@@ -41,8 +42,8 @@ def checkpoint_file(folder, epoch:int|None=None)->Path:
     return Path(folder)/('checkpoint-last.pt' if epoch is None else f"checkpoint-epoch-{epoch}.pt")
 
 # %% ../nbs/15a_jobs.ipynb #aafde4b2
-_RUN_FILES = ('result-*', 'test-*', 'checkpoint-*.pt', 'status.json', 'attempts.jsonl', 'job.ipynb', 'model.json',
-              'cache', 'cache-*')        # what a run writes: `clear` removes these
+_RUN_FILES = ('result-*', 'test-*', 'checkpoint-*.pt', 'checkpoint-*.pt.sha256', 'status.json', 'attempts.jsonl',
+              'job.ipynb', 'model.json', 'cache', 'cache-*')     # what a run writes: `clear` removes these
 _SHARED = ('result-*', 'test-*', 'model.json')   # what a twin gets: results tables, their configs, the model's size
 
 # %% ../nbs/15a_jobs.ipynb #ffe50df4
@@ -52,8 +53,11 @@ def read_status(folder)->dict:
     "A job folder's `status.json` (`{}` when there is none, `{'state': 'failed'}` when it cannot be read)."
     path = status_file(folder)
     if not path.exists(): return {}
-    try: return json.loads(path.read_text())
-    except json.JSONDecodeError: return {'state': 'failed', 'error': f"{path} is not valid JSON"}
+    try: data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError): return {'state': 'failed', 'error': f"{path} is not valid JSON"}
+    if not isinstance(data, dict):
+        return {'state': 'failed', 'error': f"{path} holds a JSON {type(data).__name__}, not an object: delete it"}
+    return data
 
 def write_status(folder,       # a job folder
                  state:str,    # new, queued, running, done or failed
@@ -76,18 +80,41 @@ def attempts(folder)->list:
     return [json.loads(l) for l in path.read_text().splitlines() if l.strip()] if path.exists() else []
 
 # %% ../nbs/15a_jobs.ipynb #c9a381c1
+class DamagedFile(UserError):
+    "A file of a job folder that is there but cannot be used: truncated, garbled, or changed since it was written."
+
 def result_files(folder)->list:
-    "A job folder's results tables: stitchbook's `result-*.parquet`, else the reference's `.pkl`, else a test-only run's."
+    "A job folder's results tables: stitchbook's `result-*.parquet`, else the reference's `.pkl`, else a test run's."
     folder = Path(folder)
     return (sorted(folder.glob('result-*.parquet')) or sorted(folder.glob('result-*.pkl'))
             or sorted(folder.glob('test-*.parquet')))
 
+_READABLE = {}      # (path, mtime, size) -> whether the table read: a job's state is asked for often
+
+def _stamp(path:Path)->tuple|None:
+    try: st = path.stat()
+    except FileNotFoundError: return None
+    return str(path), st.st_mtime_ns, st.st_size
+
+def _read_parquet(path:Path)->pd.DataFrame:
+    "A stitchbook results table; a file that is there but cannot be read is a `DamagedFile`."
+    key = _stamp(path)
+    try: df = pd.read_parquet(path)
+    except FileNotFoundError: raise
+    except Exception as e:
+        raise DamagedFile(f"{path} cannot be read ({type(e).__name__}: {str(e).strip()[:200]}). Run the job again "
+                          "(stitch-sweep on its root, or stitch-train): it rewrites the table from its checkpoint"
+                          ) from None
+    _READABLE[key] = True
+    return df
+
+# %% ../nbs/15a_jobs.ipynb #5fa8e328
 def load_results(path,              # `result-*.parquet` (stitchbook), or the reference's `result-*.pkl`
                  trust:bool=False   # unpickle a `.pkl`, which runs any code it holds: only for files you trust
                 )->pd.DataFrame:
     "A results table: stitchbook's parquet, or (with `trust`) the reference's pickled DataFrame."
     path = Path(path)
-    if path.suffix == '.parquet': return pd.read_parquet(path)
+    if path.suffix == '.parquet': return _read_parquet(path)
     if path.suffix != '.pkl': raise UserError(f"{path}: results are .parquet (stitchbook) or .pkl (the reference)")
     if not trust:
         raise UserError(f"{path} is a pickle (the reference's results format), and unpickling runs whatever code "
@@ -98,22 +125,84 @@ def load_results(path,              # `result-*.parquet` (stitchbook), or the re
         raise UserError(f"{path}: expected a pickled DataFrame, got {type(df).__name__}")
     return df
 
+# %% ../nbs/15a_jobs.ipynb #1df3f2a0
 def results(folder,              # a job folder
             trust:bool=False     # read the reference's pickles (unpickling runs code: trusted files only)
            )->list:
     "`(seed, table)` for each results table of a job folder."
-    out = []
-    for f in result_files(folder):
-        seed = f.name.split('-', 1)[1].split('.')[0]
-        out.append((int(seed) if seed.isdigit() else seed, load_results(f, trust=trust)))
-    return out
+    return [(seed_of(f), load_results(f, trust=trust)) for f in result_files(folder)]
+
+def seed_of(path)->int|str:
+    "The seed in a results table's name: `result-3.parquet` -> 3."
+    seed = Path(path).name.split('-', 1)[1].split('.')[0]
+    return int(seed) if seed.isdigit() else seed
+
+def readable(path)->bool:
+    "Whether the results table `path` can be read (a reference pickle is taken as readable: it is not opened)."
+    path = Path(path)
+    if path.suffix != '.parquet': return path.is_file()
+    key = _stamp(path)
+    if key is None: return False
+    if key not in _READABLE:
+        try: _read_parquet(path)
+        except DamagedFile: _READABLE[key] = False
+    return _READABLE[key]
+
+# %% ../nbs/15a_jobs.ipynb #f1546e05
+def checksum_file(path)->Path:
+    "Where the SHA-256 of the checkpoint `path` is kept: `<name>.sha256` beside it."
+    return Path(path).with_name(Path(path).name + '.sha256')
+
+def _recorded(path:Path)->list:
+    "The SHA-256s the checkpoint at `path` may have: none for one made elsewhere, two while a new one replaces it."
+    side = checksum_file(path)
+    return side.read_text().split() if side.is_file() else []
+
+def _record(path:Path, hashes:list):
+    atomic_write(checksum_file(path), lambda p: p.write_text('\n'.join(hashes) + '\n'))
+
+def write_checkpoint(path,        # `checkpoint_file(folder)`, or `checkpoint_file(folder, epoch)`
+                     state:dict): # what `torch.save` can store: tensors, numbers, strings, lists and dicts of them
+    "Save `state` to `path` atomically, with its SHA-256 beside it; a kill at any moment leaves a file that verifies."
+    path, data = Path(path), tensor_bytes(state)
+    new = hashlib.sha256(data).hexdigest()
+    _record(path, _recorded(path) + [new])       # the old checkpoint and the new one both verify while it is renamed
+    atomic_write(path, lambda p: p.write_bytes(data))
+    _record(path, [new])
+
+def read_checkpoint(path)->dict:
+    "The checkpoint at `path`, once its bytes match the SHA-256 beside it, loaded on the CPU with `weights_only=True`."
+    import torch
+    path = Path(path)
+    data, known = path.read_bytes(), _recorded(path)
+    if known and hashlib.sha256(data).hexdigest() not in known:
+        raise DamagedFile(_damaged(path, f"does not match the SHA-256 in {checksum_file(path).name}"))
+    try: return torch.load(io.BytesIO(data), map_location='cpu', weights_only=True)
+    except Exception as e:
+        raise DamagedFile(_damaged(path, f"cannot be loaded ({type(e).__name__}: {str(e).strip()[:200]})")) from None
+
+def _damaged(path:Path, why:str)->str:
+    "What is wrong with the checkpoint at `path`, and the fix: delete it and restart, from scratch or a kept epoch."
+    kept = sorted((f for f in path.parent.glob('checkpoint-epoch-*.pt') if f != path),
+                  key=lambda f: int(f.stem.rsplit('-', 1)[1]) if f.stem.rsplit('-', 1)[1].isdigit() else -1)
+    fix = f"delete it and {checksum_file(path).name}: the job then restarts from scratch"
+    if kept: fix += f", or from the last epoch kept, with --resume-from {kept[-1]}"
+    return f"{path} {why}: it is truncated, damaged or was changed after it was written. To go on, {fix}"
 
 # %% ../nbs/15a_jobs.ipynb #83335af4
 def read_metadata(folder)->dict:
     "A job's `metadata.yml` (`{}` when there is none)."
     import yaml
     path = metadata_file(folder)
-    return (yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
+    if not path.is_file(): return {}
+    try: data = yaml.load(path.read_text(), Loader=getattr(yaml, 'CSafeLoader', yaml.SafeLoader))   # libyaml
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise DamagedFile(f"{path} is not readable YAML ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
+                          "fix or delete it (stitch-sweep writes it again)") from None
+    if data is not None and not isinstance(data, dict):
+        raise DamagedFile(f"{path} holds a YAML {type(data).__name__}, not a mapping; "
+                          "delete it (stitch-sweep writes it again)")
+    return data or {}
 
 def read_model(folder)->dict:
     "A job's `model.json`: parameters, FLOPs, input shape and provenance (`{}` before a run wrote it)."
@@ -135,6 +224,18 @@ def twins_of(folder)->list:
     return [m.parent for m in sorted(folder.parent.glob('*/metadata.yml'))
             if folder.name in m.read_text() and read_metadata(m.parent).get('same_as') == folder.name]
 
+# %% ../nbs/15a_jobs.ipynb #5e39e35b
+def signature(folder)->list:
+    "Name, size, time and inode of each file a job's rows are read from: if it changes, the job must be read again."
+    out = []
+    with os.scandir(folder) as entries:
+        for e in entries:
+            if e.name in _RECORDS or e.name.startswith(('result-', 'test-')):
+                st = e.stat(); out.append([e.name, st.st_size, st.st_mtime_ns, st.st_ino])
+    return sorted(out)
+
+_RECORDS = ('metadata.yml', 'model.json', 'status.json')
+
 # %% ../nbs/15a_jobs.ipynb #6e5aef96
 def alive(pid:int)->bool:
     "Whether process `pid` runs here (a zombie, killed but not yet reaped, does not)."
@@ -148,7 +249,8 @@ def state(folder)->str:
     "`new`, `queued`, `running`, `done`, `failed` or `interrupted`, from a job folder's `status.json` and results."
     s = read_status(folder)
     now = s.get('state', 'new')
-    if now == 'done' and not result_files(folder): return 'failed'
+    tables = result_files(folder) if now == 'done' else []
+    if now == 'done' and not (tables and all(map(readable, tables))): return 'failed'    # no table it can read
     mine = s.get('host') == socket.gethostname() and s.get('pid')
     if now in ('running', 'queued') and mine and not alive(s['pid']): return 'interrupted'
     return now

@@ -6,7 +6,8 @@ Docs: https://stitchbook.github.io/stitchbook/launch.html.md"""
 
 # %% ../nbs/18_launch.ipynb #795acf55
 from __future__ import annotations
-import json, os, select, shutil, signal, socket, threading, time, traceback
+import fcntl, json, os, select, shutil, signal, socket, subprocess, threading, time, traceback
+from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated
@@ -16,19 +17,16 @@ from fastcore.script import call_parse
 from . import jobs
 from .errors import UserError, user_errors
 from .files import job_lock
-from .models import load_model
-from .job import train_job
-from .sweep import plan, write_jobs, check_launcher, inside_root, fill_twins, share_run
-from .experiments import plan_experiment
-from .cross import cross_plan
 
 # %% auto #0
-__all__ = ['JOB_NOTEBOOK', 'BUSY', 'SLURM_PARAMS', 'SLURM_OVER', 'run_folder', 'chunk_summary', 'JobTask', 'prefetch',
-           'cpu_count', 'make_executor', 'slurm_states', 'refresh', 'launch', 'status', 'stitch_sweep', 'stitch_status']
+__all__ = ['JOB_NOTEBOOK', 'run_folder', 'chunk_summary', 'JobTask', 'prefetch', 'cpu_count', 'make_executor', 'queue_states',
+           'slurm_states', 'refresh', 'launch', 'status', 'stitch_sweep', 'stitch_status']
 
 # %% ../nbs/18_launch.ipynb #5406bccb
 def run_folder(folder, pretrained:bool|None=None, log:str='', notebook:str='', progress:bool=False)->str:
     "Run the job in `folder` unless it is done or runs elsewhere (`'running'`); record what happened; return its state."
+    from stitchbook.job import train_job          # imported here: a process that only launches needs no torch
+    from stitchbook.sweep import fill_twins
     folder = Path(folder)
     with job_lock(folder) as mine:
         if not mine: return 'running'                      # another process holds the folder: touch nothing
@@ -50,7 +48,8 @@ def chunk_summary(folders)->pd.DataFrame:
     rows = []
     for f in map(Path, folders):
         res = [r for r in jobs.result_files(f) if r.suffix == '.parquet']    # a reference pickle is not opened here
-        acc = jobs.load_results(res[0])['Overall/Test Accuracy'].iloc[-1] if res else float('nan')
+        ok = res and jobs.readable(res[0])                                    # a damaged table is not read
+        acc = jobs.load_results(res[0])['Overall/Test Accuracy'].iloc[-1] if ok else float('nan')
         status = jobs.read_status(f)
         rows.append(dict(job=f.name, state=jobs.state(f), epochs=status.get('epochs'), test_accuracy=acc,
                          error=status.get('error', '')))
@@ -84,30 +83,99 @@ def _task_log()->str:
     try: return str(submitit.JobEnvironment().paths.stdout)
     except RuntimeError: return ''
 
+def _notebook(folder)->Path:
+    "Where a task writes the executed job notebook of `folder` as it runs: `notebooks/<job>.ipynb` beside the jobs."
+    return Path(folder).parent/'notebooks'/f"{Path(folder).name}.ipynb"
+
+@contextmanager
+def _claim(notebook:Path):
+    "Hold the claim on running `notebook` (a lock file beside it) unless another task does; yields whether we got it."
+    notebook.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(notebook.with_name(f".{notebook.stem}.claim"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); got = True
+        except BlockingIOError: got = False
+        yield got
+    finally: os.close(fd)
+
+# %% ../nbs/18_launch.ipynb #029db43d
+def _warm_engine()->str:
+    "papermill's nbclient engine on a kernel client that is already up (`kc=`), which it leaves running; its name."
+    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.clientwrap import PapermillNotebookClient
+    class Warm(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, km=None, kc=None, log_output=False, **kwargs):
+            client = PapermillNotebookClient(nb_man, km=km, kernel_name=kernel_name, log_output=log_output,
+                                             timeout=kwargs.get('execution_timeout'))
+            client.kc = kc                         # so nbclient neither starts a client of its own nor stops this one
+            return client.execute()
+    papermill_engines.register('stitchbook-warm', Warm)
+    return 'stitchbook-warm'
+
+# %% ../nbs/18_launch.ipynb #514bc775
+class _Kernel:
+    "One Jupyter kernel for a task's job notebooks, one after another: started when first needed, again if it dies."
+    def __init__(self, cwd): self.cwd, self.km, self.kc, self.engine = str(cwd), None, None, None
+
+    def up(self)->int:
+        "Start the kernel unless it runs; its process id."
+        from jupyter_core.utils import run_sync
+        if self.km is None or not run_sync(self.km.is_alive)():
+            from jupyter_client import AsyncKernelManager       # nbclient's kind: it notices a kernel that dies
+            self.close()
+            self.km = AsyncKernelManager(kernel_name='python3')
+            run_sync(self.km.start_kernel)(extra_arguments=[_KERNEL_DIES_WITH_TASK], cwd=self.cwd)
+            self.kc = self.km.client(); self.kc.start_channels(); run_sync(self.kc.wait_for_ready)(timeout=120)
+        return self.km.provisioner.pid
+
+    def run(self, out:Path, params:dict):
+        "Execute the job notebook with `params` on this kernel, writing it to `out` as it goes."
+        import papermill as pm
+        self.engine = self.engine or _warm_engine()
+        pm.execute_notebook(str(JOB_NOTEBOOK), str(out), parameters=params, progress_bar=False, kernel_name='python3',
+                            engine_name=self.engine, km=self.km, kc=self.kc)
+
+    def close(self):
+        from jupyter_core.utils import run_sync
+        if self.kc is not None: self.kc.stop_channels()
+        if self.km is not None and self.km.has_kernel: run_sync(self.km.shutdown_kernel)(now=True)
+        self.km = self.kc = None
+
 # %% ../nbs/18_launch.ipynb #3f08a9de
+def _failed(folder, error:str, log:str):
+    "Record that `folder`'s notebook broke (say its kernel died), unless the job is done or another process holds it."
+    with job_lock(folder) as mine:
+        if mine and jobs.state(folder) != 'done':
+            jobs.write_status(folder, 'failed', error=error, log=log); jobs.add_attempt(folder, 'failed', error=error)
+
+def _run_notebook(kernel:_Kernel, folder:str, params:dict):
+    "Run `folder`'s job notebook on `kernel` unless another task claimed it or it is done; keep it as `job.ipynb`."
+    out, pid = _notebook(folder), None
+    with _claim(out) as mine:
+        if not mine or jobs.state(folder) == 'done': return
+        try:
+            pid = kernel.up()
+            kernel.run(out, {'folders': [folder], **params, 'notebook': str(out)})
+        except Exception as e:
+            _failed(folder, f"the job notebook {out} failed: {type(e).__name__}: {str(e)[-2000:]}", params['log'])
+        if out.exists() and pid is not None and jobs.read_status(folder).get('pid') == pid:   # its kernel ran it
+            shutil.copyfile(out, jobs.notebook_file(folder))
+
+# %% ../nbs/18_launch.ipynb #10453110
 class JobTask(submitit.helpers.Checkpointable):
-    "A submitit task: papermill runs the job notebook over `folders`; requeued (and resumed) on preemption or timeout."
+    "A submitit task: the job notebook of each folder in turn on one kernel; requeued (and resumed) when preempted."
     def __init__(self, launcher:int|None=None): self.launcher = launcher   # local: the launcher's pid, to end with it
 
     def __call__(self, folders:list, name:str, pretrained:bool|None=None, threads:int=0)->list:
-        import papermill as pm
         if getattr(self, 'launcher', None): _exit_with(self.launcher)
         folders = [str(Path(f).resolve()) for f in folders]       # the kernel runs in the notebooks folder
-        out = Path(folders[0]).parent/'notebooks'/f"{name}.ipynb"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        log = _task_log()
+        print(f"task {name}: {len(folders)} job folder(s)", flush=True)
+        kernel = _Kernel(_notebook(folders[0]).parent)
+        params = dict(pretrained=pretrained, threads=threads, log=_task_log())
         try:
-            params = dict(folders=folders, pretrained=pretrained, threads=threads, log=log, notebook=str(out))
-            pm.execute_notebook(str(JOB_NOTEBOOK), str(out), parameters=params, progress_bar=False,
-                                kernel_name='python3', cwd=str(out.parent), extra_arguments=[_KERNEL_DIES_WITH_TASK])
-        except Exception as e:
-            error = f"the job notebook {out} failed: {type(e).__name__}: {str(e)[-2000:]}"
-            for f in folders:
-                with job_lock(f) as mine:                          # one another process holds is not ours to mark
-                    if mine and jobs.state(f) != 'done': jobs.write_status(f, 'failed', error=error, log=log)
-        finally:
-            for f in folders:
-                if out.exists(): shutil.copyfile(out, jobs.notebook_file(f))
+            for f in folders: _run_notebook(kernel, f, params)
+        finally: kernel.close()
         return [jobs.state(f) for f in folders]
 
     def checkpoint(self, folders:list, *args, **kwargs):
@@ -126,42 +194,60 @@ def _networks(p:pd.DataFrame)->list:
     for job in p.config:
         for part in job['assembly']:
             for args in part.values():
-                if isinstance(args, dict) and 'model_name' in args and args.get('pretrained', args.get('backend') is not None):
-                    key = (args['model_name'], args.get('backend'), json.dumps(args.get('model_args') or {}, sort_keys=True))
-                    seen[key] = args
+                if not isinstance(args, dict) or 'model_name' not in args: continue
+                if args.get('pretrained', args.get('backend') is not None):
+                    margs = json.dumps(args.get('model_args') or {}, sort_keys=True)
+                    seen[(args['model_name'], args.get('backend'), margs)] = args
     return list(seen.values())
 
-def prefetch(p:pd.DataFrame, pretrained:bool|None=None, progress:bool=True):
+def prefetch(p:pd.DataFrame,                # a plan
+             pretrained:bool|None=None,     # `False`: nothing to fetch (random weights everywhere)
+             progress:bool=True):           # say which network it loads
     "Load each pretrained network of the plan once, so weights are downloaded (or the zoo trained) before tasks start."
     if pretrained is False: return
+    from stitchbook.models import load_model
     for args in _networks(p):
         if progress: print(f"prefetch: {args['model_name']}", flush=True)
         load_model(args['model_name'], pretrained=True, backend=args.get('backend'), **(args.get('model_args') or {}))
 
-# %% ../nbs/18_launch.ipynb #ad85ebb7
-BUSY = ('done', 'running', 'queued')
+# %% ../nbs/18_launch.ipynb #d3524c8d
+BUSY = ('done', 'running', 'queued')     # states a launch leaves alone unless forced
 
-def _clear(folder:Path, root):
-    "Make a job new again (`stitchbook.jobs.clear`), only inside the output root `root`."
-    jobs.clear(inside_root(folder, root))
+# %% ../nbs/18_launch.ipynb #ad85ebb7
+def _clear(folder:Path, root, keep_history:bool=False)->bool:
+    "Make a job new again (`stitchbook.jobs.clear`), only inside the output root `root`; whether it is now."
+    from stitchbook.sweep import inside_root
+    folder = inside_root(folder, root)
+    history = jobs.attempts_file(folder)
+    kept = history.read_text() if keep_history and history.exists() else None
+    cleared = jobs.clear(folder)
+    if cleared and kept is not None: history.write_text(kept)
+    return cleared
 
 def _chunks(todo:pd.DataFrame, chunk:str)->list:
-    "`(sweep, name, folders)` per task: parents first, then a gap's stitchers together (`gap`) or each job alone (`job`)."
+    "`(sweep, name, folders)` per chunk: parents first, then a gap's stitchers together (`gap`) or each job (`job`)."
     out = []
     for (sweep, name), g in todo.groupby(['sweep', 'chunk'], sort=False):
         if chunk == 'job': out += [(sweep, Path(f).name, [f]) for f in g.folder]
         else: out.append((sweep, name, list(g.folder)))
     return sorted(out, key=lambda c: c[1] != 'parents')
 
+# %% ../nbs/18_launch.ipynb #beb32759
+SLURM_PARAMS = dict(partition='partition', gpus='gpus_per_node', cpus='cpus_per_task', mem='mem', time='time',
+                    array_parallelism='array_parallelism', account='account', qos='qos',
+                    extra='additional_parameters', setup='setup')      # launcher.slurm key -> SlurmExecutor parameter
+
 # %% ../nbs/18_launch.ipynb #3a6edd53
 def cpu_count()->int:
+    "The cores this process may run on."
     try: return len(os.sched_getaffinity(0))
     except AttributeError: return os.cpu_count() or 1
 
-SLURM_PARAMS = dict(partition='partition', gpus='gpus_per_node', cpus='cpus_per_task', mem='mem', time='time',
-                    array_parallelism='array_parallelism', account='account', qos='qos', extra='additional_parameters', setup='setup')
-
-def make_executor(kind:str, folder, slurm:dict|None=None, timeout_min:int=24*60, max_num_timeout:int=3):
+def make_executor(kind:str,                 # local or slurm
+                  folder,                   # the logs go under `folder/.submitit`
+                  slurm:dict|None=None,     # Slurm resources: keys of `SLURM_PARAMS`
+                  timeout_min:int=24*60,    # time limit of one task
+                  max_num_timeout:int=3):   # requeues after a time-out
     "A submitit executor writing its logs under `folder`: `local` or `slurm` (with `slurm` resources)."
     folder = Path(folder)/'.submitit'/'%j'
     if kind == 'local':
@@ -174,23 +260,42 @@ def make_executor(kind:str, folder, slurm:dict|None=None, timeout_min:int=24*60,
     else: raise UserError(f"executor {kind!r}: use local, slurm or debug")
     return ex
 
-# %% ../nbs/18_launch.ipynb #b5f422f1
-SLURM_OVER = ('BOOT_FAIL', 'CANCELLED', 'COMPLETED', 'DEADLINE', 'FAILED', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED', 'TIMEOUT')
+# %% ../nbs/18_launch.ipynb #e49a47d7
+SLURM_OVER = ('BOOT_FAIL', 'CANCELLED', 'COMPLETED', 'DEADLINE', 'FAILED', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED',
+              'TIMEOUT', 'ENDED')        # Slurm states of a job that has ended (ENDED: gone from squeue)
 
-def slurm_states(p:pd.DataFrame)->dict:
-    "Slurm's state of each queued or running Slurm job of plan `p`, by folder (one `sacct` call)."
+# %% ../nbs/18_launch.ipynb #b5f422f1
+def _slurm_ids(p:pd.DataFrame)->dict:
+    "The Slurm job id of each job of plan `p` that is queued or running on Slurm, by folder."
     ids = {}
     for f, state in zip(p.folder, p.state):
         s = jobs.read_status(f)
         if state in ('queued', 'running') and s.get('executor') == 'slurm' and s.get('job_id'): ids[f] = s['job_id']
+    return ids
+
+def queue_states(job_ids:list)->dict:
+    "What `squeue` says of each job id (`ENDED` once it left the queue); `{}` if squeue cannot be asked."
+    r = subprocess.run(['squeue', '-h', '-r', '-o', '%i %T', '-j', ','.join(job_ids)], capture_output=True, text=True)
+    if r.returncode and 'Invalid job id' not in r.stderr: return {}     # all ids gone: squeue says they are invalid
+    held = dict(line.split()[:2] for line in r.stdout.splitlines() if len(line.split()) >= 2)
+    return {j: held.get(j, 'ENDED') for j in job_ids}
+
+def slurm_states(p:pd.DataFrame)->dict:
+    "Slurm's state of each queued or running Slurm job of plan `p`, by folder: `sacct`, else `squeue`."
+    ids = _slurm_ids(p)
     if not ids: return {}
     watcher = submitit.SlurmJob.watcher
     for jid in ids.values(): watcher.register_job(jid)
     watcher.update()
-    return {f: watcher.get_state(jid, mode='cache') for f, jid in ids.items()}
+    states = {f: watcher.get_state(jid, mode='cache') for f, jid in ids.items()}
+    unknown = [jid for f, jid in ids.items() if states[f] in ('', 'UNKNOWN')]     # a cluster without sacct
+    if unknown and shutil.which('squeue'):
+        queue = queue_states(unknown)
+        states.update({f: queue.get(jid, states[f]) for f, jid in ids.items() if jid in unknown})
+    return states
 
 def refresh(p:pd.DataFrame)->pd.DataFrame:
-    "Plan `p` with its states read again, Slurm jobs that ended without finishing marked `interrupted`, and Slurm's state in a `slurm` column."
+    "Plan `p` with states read again; Slurm jobs that ended unfinished are `interrupted`; Slurm's state in `slurm`."
     p = p.copy()
     p['state'] = [jobs.state(f) if ok else s for f, ok, s in zip(p.folder, p.applies, p.state)]
     states = slurm_states(p)
@@ -199,6 +304,7 @@ def refresh(p:pd.DataFrame)->pd.DataFrame:
     p.loc[over, 'state'] = 'interrupted'
     return _twin_states(p)
 
+# %% ../nbs/18_launch.ipynb #da180c66
 def _original(folder, same_as:str)->str: return str(Path(folder).parent/same_as)
 
 def _twin_states(p:pd.DataFrame)->pd.DataFrame:
@@ -229,27 +335,40 @@ def _submit_slurm(chunks:list, pretrained, threads, slurm:dict|None, timeout_min
         ex = make_executor('slurm', base, slurm, timeout_min)
         ex.update_parameters(job_name=f"stitchbook-{sweep}")
         n = len(group)
-        tasks = ex.map_array(JobTask(), [c[2] for c in group], [c[1] for c in group], [pretrained] * n, [threads or 0] * n)
+        tasks = ex.map_array(JobTask(), [c[2] for c in group], [c[1] for c in group], [pretrained] * n,
+                             [threads or 0] * n)
         for task, c in zip(tasks, group): _queued(task, c[2], 'slurm')
-        if progress:
-            print(f"{sweep}: submitted job array {tasks[0].job_id.split('_')[0]} ({n} tasks, logs in {base/'.submitit'})")
+        if progress: print(f"{sweep}: submitted job array {tasks[0].job_id.split('_')[0]} ({n} tasks, "
+                           f"logs in {base/'.submitit'})")
 
-def _run(chunks:list, executor:str, pretrained, parallel, threads, slurm, timeout_min:int, progress:bool):
+# %% ../nbs/18_launch.ipynb #df7b0e70
+def _cancel_slurm(p:pd.DataFrame):
+    "Cancel the Slurm tasks of the jobs of `p` that are still queued or running there (one `scancel`)."
+    ids = sorted(set(_slurm_ids(p).values()))
+    if not ids: return
+    try: subprocess.check_output(['scancel', *ids], stderr=subprocess.STDOUT)
+    except FileNotFoundError:
+        raise UserError(f"jobs to rerun are still queued or running on Slurm ({', '.join(ids)}), and `scancel` is "
+                        "not on the PATH here: run this on the Slurm login node, or cancel them first") from None
+    except subprocess.CalledProcessError as e:           # e.g. a task that ended meanwhile
+        print(f"note: scancel {' '.join(ids)}: {e.output.decode(errors='replace').strip()}")
+
+def _run(chunks:list, executor:str, pretrained, parallel, threads, slurm, timeout_min:int, progress:bool, chunk:str):
     "Run the tasks: in this process (`debug`), in a local pool, or submitted to Slurm."
     if executor == 'debug':
         for _, _, fs in chunks:
             for f in fs: run_folder(f, pretrained=pretrained, progress=progress)
     elif executor == 'slurm': _submit_slurm(chunks, pretrained, threads, slurm, timeout_min, progress)
-    else: _local_pool(chunks, pretrained, parallel, threads, timeout_min, progress)
+    else: _local_pool(chunks, pretrained, parallel, threads, timeout_min, progress, chunk)
 
 # %% ../nbs/18_launch.ipynb #449586ff
 def launch(p:pd.DataFrame,                 # a plan, from `plan` (several sweeps' plans concatenated are fine)
            executor:str='local',           # local, slurm or debug
            parallel:int|None=None,         # local: tasks at once (default: the cores, at most 4)
            threads:int|None=None,          # torch threads per task (default: cores // parallel)
-           chunk:str='gap',                # gap: a gap's stitchers in one task; job: one task per job
+           chunk:str='gap',                # gap: chunks of a gap's stitchers share a kernel; job: one task per job
            pretrained:bool|None=None,      # False: random weights everywhere
-           force:bool=False,               # rerun jobs that are done
+           force:bool=False,               # rerun jobs that are done (cancelling their Slurm tasks if queued)
            slurm:dict|None=None,           # Slurm resources (see SLURM_PARAMS)
            timeout_min:int=24*60,          # time limit of one task
            progress:bool=True)->pd.DataFrame:
@@ -258,14 +377,16 @@ def launch(p:pd.DataFrame,                 # a plan, from `plan` (several sweeps
     twins, ok = ok[ok.same_as != ''], ok[ok.same_as == '']
     todo = ok if force else ok[~ok.state.isin(BUSY)]
     busy = ok[ok.state.isin(('running', 'queued'))] if not force else ok.iloc[:0]
-    if progress and len(busy): print(f"{len(busy)} job(s) are queued or running elsewhere; leaving them (use --force to rerun)")
+    if progress and len(busy):
+        print(f"{len(busy)} job(s) are queued or running elsewhere; leaving them (use --force to rerun)")
     if force:
+        _cancel_slurm(ok)                                  # before resubmitting, so no old task runs beside a new one
         for f, root in zip([*todo.folder, *twins.folder], [*todo.root, *twins.root]): _clear(Path(f), root)
     waiting = [f for f, s in zip(twins.folder, twins.state) if force or s != 'done']   # the twins to fill
     filled = _fill(twins)
     if not len(todo): return pd.DataFrame(dict(folder=filled, state='done'), columns=['folder', 'state'])
     prefetch(todo, pretrained, progress)
-    _run(_chunks(todo, chunk), executor, pretrained, parallel, threads, slurm, timeout_min, progress)
+    _run(_chunks(todo, chunk), executor, pretrained, parallel, threads, slurm, timeout_min, progress, chunk)
     _fill(twins)
     return _outcomes(list(todo.folder), twins[twins.folder.isin(waiting)], progress and executor != 'slurm')
 
@@ -288,33 +409,81 @@ def _outcomes(folders:list, twins:pd.DataFrame, progress:bool)->pd.DataFrame:
 
 def _fill(twins:pd.DataFrame)->list:
     "Give each twin not done yet the results of its original, if that one is done: the twins filled."
+    from stitchbook.sweep import share_run
     return [f for f, t in zip(twins.folder, twins.same_as) if jobs.state(f) != 'done' and share_run(_original(f, t), f)]
 
 # %% ../nbs/18_launch.ipynb #d3f70ea3
-def _local_pool(chunks:list, pretrained, parallel, threads, timeout_min, progress):
-    "Run tasks through submitit's LocalExecutor, at most `parallel` at once."
+def _workers(chunks:list, n:int)->list:
+    "`(name, folders it walks, folders it owns)` of `n` workers: each walks every chunk, from its own one on."
+    parents, rest = [c for c in chunks if c[1] == 'parents'], [c for c in chunks if c[1] != 'parents']
+    starts = [round(i * len(rest) / n) for i in range(n)]
+    flat = lambda cs: [f for c in cs for f in c[2]]
+    return [(f"worker-{i}", flat(parents + rest[s:] + rest[:s]), flat((parents if i == 0 else []) + rest[s:e]))
+            for i, (s, e) in enumerate(zip(starts, starts[1:] + [len(rest)]))]
+
+def _ended(folders:list, seen:set, bar, progress:bool):
+    "Count each job of `folders` that has ended (done or failed) since last time on `bar`; say which failed."
+    for f in folders:
+        if f in seen or (s := jobs.state(f)) not in ('done', 'failed'): continue
+        seen.add(f); bar.update(1)
+        if s == 'failed' and progress: bar.write(f"{Path(f).name}: failed (log: {jobs.read_status(f).get('log')})")
+
+# %% ../nbs/18_launch.ipynb #5f27d21a
+def _local_pool(chunks:list, pretrained, parallel, threads, timeout_min, progress, chunk:str='gap'):
+    "Run the jobs through submitit's LocalExecutor: `parallel` workers, or (`chunk='job'`) one task per job."
     from tqdm.auto import tqdm
     parallel = parallel or min(cpu_count(), 4)
-    threads = threads or max(1, cpu_count() // parallel)
-    pending, running = list(chunks), []
-    bar = tqdm(total=sum(len(c[2]) for c in chunks), desc='jobs', disable=not progress, mininterval=1)
+    folders = [f for c in chunks for f in c[2]]
+    tasks = [(n, fs, fs) for _, n, fs in chunks] if chunk == 'job' else _workers(chunks, min(parallel, len(folders)))
+    threads = threads or max(1, cpu_count() // min(parallel, len(tasks)))
+    running, watched, seen = [], [], set()
+    bar = tqdm(total=len(folders), desc='jobs', disable=not progress, mininterval=1)
     try:
-        while pending or running:
-            while pending and len(running) < parallel:
-                sweep, name, fs = pending.pop(0)
-                ex = make_executor('local', Path(fs[0]).parent, timeout_min=timeout_min)
-                job = ex.submit(JobTask(launcher=os.getpid()), fs, name, pretrained, threads)
-                _queued(job, fs, 'local'); running.append((job, name, fs))
-            time.sleep(0.2)
-            for item in [r for r in running if r[0].done()]:
-                running.remove(item); job, name, fs = item
-                failed = [Path(f).name for f in fs if _outcome(f) not in BUSY]      # not done, nor running elsewhere
-                bar.update(len(fs))
-                if failed and progress: tqdm.write(f"{name}: {len(failed)} failed: {', '.join(failed)} (log: {job.paths.stdout})")
+        while tasks or running:
+            while tasks and len(running) < parallel:
+                name, walk, own = tasks.pop(0)
+                ex = make_executor('local', Path(walk[0]).parent, timeout_min=timeout_min)
+                job = ex.submit(JobTask(launcher=os.getpid()), walk, name, pretrained, threads)
+                _queued(job, own, 'local'); running.append(job); watched += own
+            time.sleep(0.5)
+            running = [j for j in running if not j.done()]
+            _ended(watched, seen, bar, progress)
     except BaseException:                     # Ctrl-C or an error here: stop the tasks rather than leave them orphaned
-        for job, _, _ in running: job.cancel(check=False)
+        for job in running: job.cancel(check=False)
         raise
     finally: bar.close()
+
+# %% ../nbs/18_launch.ipynb #8c409ea1
+def _changed(p:pd.DataFrame, pretrained:bool|None=None)->list:
+    "The folders of `p`'s jobs that have run with a config whose `fingerprint` differs from the one the plan writes."
+    import copy, yaml
+    from stitchbook.job import fingerprint
+    from stitchbook.sweep import network_args
+    out = []
+    for f, cfg in zip(p[p.applies].folder, p[p.applies].config):
+        if not (jobs.config_file(f).is_file() and jobs.has_run(f)): continue
+        now = copy.deepcopy(cfg)
+        if pretrained is False:
+            for args in network_args(now): args['pretrained'] = False            # as `write_jobs` writes it
+        ran = yaml.safe_load(jobs.config_file(f).read_text())
+        if fingerprint(ran) != fingerprint(yaml.safe_load(yaml.safe_dump(now))): out.append(f)
+    return out
+
+def _clear_changed(p:pd.DataFrame, pretrained:bool|None=None, progress:bool=True)->list:
+    "Make the jobs of `p` whose config changed since they ran new again, keeping their history; those cleared."
+    roots = dict(zip(p.folder, p.root))
+    cleared = [f for f in _changed(p, pretrained) if _clear(Path(f), roots[f], keep_history=True)]
+    for f in cleared: jobs.add_attempt(f, 'cleared', reason='its config changed')
+    if progress and cleared:
+        names = ', '.join(Path(f).name for f in cleared[:5]) + (', ...' if len(cleared) > 5 else '')
+        print(f"{len(cleared)} job(s) ran with another config and run again (their history kept): {names}")
+    return cleared
+
+def _write(p:pd.DataFrame, pretrained:bool|None, force:bool, force_changed:bool)->list:
+    "Write the plan's job folders (`write_jobs`); with `force_changed`, first make the changed jobs new again."
+    from stitchbook.sweep import write_jobs
+    if force_changed and not force: _clear_changed(p, pretrained)
+    return write_jobs(p, pretrained=pretrained, force=force or force_changed)
 
 # %% ../nbs/18_launch.ipynb #cbcce666
 def status(p:pd.DataFrame)->pd.DataFrame:
@@ -338,8 +507,11 @@ def _launcher(cfgs:list, **cli)->dict:
     sbatch = cli.pop('sbatch', None)
     if sbatch:
         try: slurm['extra'] = {**slurm.get('extra', {}), **dict(kv.split('=', 1) for kv in sbatch.split(','))}
-        except ValueError: raise UserError("--sbatch takes key=value pairs separated by commas, e.g. --sbatch constraint=a100,exclusive=") from None
-    out = {'executor': 'local', 'chunk': 'gap', **conf, **{k: v for k, v in cli.items() if v is not None}, 'slurm': slurm}
+        except ValueError: raise UserError("--sbatch takes key=value pairs separated by commas, "
+                                           "e.g. --sbatch constraint=a100,exclusive=") from None
+    out = {'executor': 'local', 'chunk': 'gap', **conf, **{k: v for k, v in cli.items() if v is not None}}
+    out['slurm'] = slurm
+    from stitchbook.sweep import check_launcher
     check_launcher(out)
     return out
 
@@ -347,12 +519,15 @@ def _numbers(text:str|None, kind, flag:str, example:str)->list|None:
     "A comma-separated command-line list of numbers, or a `UserError` that shows the form."
     if not text: return None
     try: return [kind(v) for v in str(text).split(',') if v.strip()]
-    except ValueError: raise UserError(f"{flag} takes numbers separated by commas, e.g. {flag} {example}; got {text!r}") from None
+    except ValueError:
+        raise UserError(f"{flag} takes numbers separated by commas, e.g. {flag} {example}; got {text!r}") from None
 
 def _plans(config:list|str, output:str, seeds:list|None=None, lrs:list|None=None)->tuple:
     "The plan of every config (a list, or comma-separated), sweeps with their kinds expanded, and the configs."
     paths = [c for item in ([config] if isinstance(config, str) else config) for c in item.split(',') if c]
     from stitchbook.config import load_config
+    from stitchbook.cross import cross_plan
+    from stitchbook.experiments import plan_experiment
     cfgs = [load_config(c) for c in paths]
     plans = [cross_plan(path, output, Path(path).stem) if 'cross_test' in c else
              plan_experiment(c, output, Path(path).stem, seeds, lrs) for c, path in zip(cfgs, paths)]
@@ -402,6 +577,7 @@ def stitch_sweep(Config:Annotated[list, {'action': 'append', 'type': str}]=None,
                  array_parallelism:int=None, # slurm: array tasks at once
                  sbatch:str=None,          # other sbatch options: key=value,key=value
                  force:bool=False,         # rerun jobs that are done
+                 force_changed:bool=False, # rerun only the jobs whose config changed; keep their history
                  dry_run:bool=False,       # print the plan, write nothing
                  do_not_launch:bool=False, # write the job folders, run nothing
                  no_pretrained:bool=False, # random weights everywhere (offline runs, tests)
@@ -416,7 +592,7 @@ def stitch_sweep(Config:Annotated[list, {'action': 'append', 'type': str}]=None,
     if dry_run: return _print_plan(p)
     _check_sbatch(conf['executor'], do_not_launch)
     pretrained = False if no_pretrained else None
-    folders = write_jobs(p, pretrained=pretrained, force=force)
+    folders = _write(p, pretrained, force, force_changed)
     _say_written(p, folders, Output)
     if do_not_launch: return
     done = launch(p, conf['executor'], conf.get('parallel'), conf.get('threads'), conf['chunk'], pretrained, force,
@@ -430,12 +606,14 @@ def _print_status(p:pd.DataFrame):
         shown = ['sweep', 'job', 'state'] + [c for c in ('same_as', 'slurm') if st[c].any()] + ['log']
         print(st[shown].to_string(index=False))
     for _, r in st[st.state == 'failed'].iterrows():
-        print(f"\n== {r.job} failed: {r.error}\n   log: {r.log or '-'}\n   notebook: {r.notebook or '-'}\n{r.traceback}")
+        print(f"\n== {r.job} failed: {r.error}\n   log: {r.log or '-'}\n   notebook: {r.notebook or '-'}\n"
+              f"{r.traceback}")
     print(st.state.value_counts().to_string())
     if st.same_as.any():
         print(f"shared: {st.same_as.astype(bool).sum()} job(s) have another job's config (same_as) and get its results")
     missing = st.state.isin(('new', 'interrupted')).sum()
-    if missing: print(f"missing: {missing} job(s) not run to completion and not running (new or interrupted); run stitch-sweep again to run them")
+    if missing: print(f"missing: {missing} job(s) not run to completion and not running (new or interrupted); "
+                      "run stitch-sweep again to run them")
     if (st.state == 'failed').any(): raise SystemExit(1)      # scripts and CI notice a failed job
 
 @call_parse

@@ -24,7 +24,8 @@ class PretrainedUnavailable(UserError):
     "Pretrained weights are neither cached nor downloadable here."
 
 def _offline()->bool:
-    return any(os.environ.get(v, '').strip().lower() in ('1', 'true', 'yes', 'on') for v in ('HF_HUB_OFFLINE', 'STITCHBOOK_OFFLINE'))
+    return any(os.environ.get(v, '').strip().lower() in ('1', 'true', 'yes', 'on')
+               for v in ('HF_HUB_OFFLINE', 'STITCHBOOK_OFFLINE'))
 
 def _unavailable(name:str, backend:str, why:str)->PretrainedUnavailable:
     return PretrainedUnavailable(
@@ -39,7 +40,8 @@ def _host_reachable(url:str, timeout:float=3.0)->bool:
     "Whether the host serving `url` accepts a TCP connection."
     u = urlparse(url)
     try:
-        with socket.create_connection((u.hostname, u.port or (443 if u.scheme == 'https' else 80)), timeout=timeout): return True
+        port = u.port or (443 if u.scheme == 'https' else 80)
+        with socket.create_connection((u.hostname, port), timeout=timeout): return True
     except OSError: return False
 
 def _check_download(name:str, backend:str, url:str):
@@ -68,7 +70,8 @@ def register_backend(name:str,  # the `backend:` word in configs
 def _timm_cached(cfg)->bool:
     if cfg.hf_hub_id:
         from huggingface_hub import try_to_load_from_cache
-        files = [cfg.hf_hub_filename] if cfg.hf_hub_filename else ['model.safetensors', 'pytorch_model.bin', 'open_clip_pytorch_model.bin']
+        files = ([cfg.hf_hub_filename] if cfg.hf_hub_filename else
+                 ['model.safetensors', 'pytorch_model.bin', 'open_clip_pytorch_model.bin'])
         if any(isinstance(try_to_load_from_cache(cfg.hf_hub_id, f), str) for f in files): return True
     return bool(cfg.url) and (Path(torch.hub.get_dir())/'checkpoints'/Path(urlparse(cfg.url).path).name).exists()
 
@@ -147,6 +150,7 @@ def _from_factory(spec:str, pretrained:bool, **kwargs)->nn.Module:
     model.weights_from = {'source': 'factory' if origin else 'random', 'factory': spec, **origin}
     return model
 
+# %% ../nbs/02_models.ipynb #d22e7c37
 def _near_names(name:str, n:int=5)->list:
     pool = list(dict.fromkeys(timm.list_models() + torchvision.models.list_models()))
     return difflib.get_close_matches(name.split('.')[0], pool, n=n, cutoff=0.6)
@@ -210,7 +214,7 @@ def _construct(build, spec:str, kwargs:dict, prefer:str, extra=()):
 # %% ../nbs/02_models.ipynb #f1d61f8c
 def load_model(spec,                      # `nn.Module`, model name, or 'package.module:factory'
                pretrained:bool=True,      # load the published weights of a named model
-               backend:str|None=None,     # 'timm', 'torchvision' (alias 'pytorch'), or a registered one; `None` searches
+               backend:str|None=None,     # 'timm', 'torchvision' (alias 'pytorch'), a registered one; `None` searches
                checkpoint:str|Path|None=None, # local state-dict file to load afterwards
                **kwargs                   # passed to the model constructor (e.g. `img_size`, `in_chans`)
               )->nn.Module:
@@ -229,11 +233,17 @@ def load_model(spec,                      # `nn.Module`, model name, or 'package
     model.weights_from = origin
     return model
 
-def load_checkpoint(model:nn.Module, path, strict:bool=True)->nn.Module:
+def load_checkpoint(model:nn.Module,        # the network to load into
+                    path,                    # a file `torch.save` wrote: a state dict, or a run's checkpoint
+                    strict:bool=True,        # every key must match
+                    key:str='`ckp_path`')->nn.Module: # what named the file, for messages (e.g. '--load-from')
     "Load a state dict saved at `path` into `model` (safe, `weights_only=True`)."
     path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist; fix `ckp_path`")
-    state = torch.load(path, map_location='cpu', weights_only=True)
+    if not path.is_file(): raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist; fix {key}")
+    try: state = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e:
+        raise UserError(f"checkpoint {str(path)!r} ({key}) cannot be read ({type(e).__name__}: "
+                        f"{str(e).splitlines()[0][:200]}); give a file that torch.save wrote") from None
     if isinstance(state, dict) and 'model' in state and isinstance(state['model'], dict): state = state['model']
     model.load_state_dict(state, strict=strict)
     return model

@@ -13,7 +13,7 @@ from torch import nn
 from .errors import UserError
 from .formats import Format, parse_format
 from .adapters import ADAPTERS, ReadsFormat
-from .config import ConfigError, key_path, did_you_mean, CHECKS
+from .config import ConfigError, key_path, did_you_mean, part_args, PART_NAMES, CHECKS
 
 # %% auto #0
 __all__ = ['FUNCTIONS', 'AGGREGATIONS', 'PART_KEYS', 'PART_CLASSES', 'PARTS', 'COMMON_KEYS', 'INFERRED', 'BaseBlock',
@@ -63,7 +63,8 @@ class Function(ReadsFormat, nn.Module):
                  **kwargs):    # its keyword arguments
         super().__init__()
         if name not in FUNCTIONS:
-            raise UserError(f"unknown function {name!r}.{did_you_mean(name, FUNCTIONS)} Allowed: {', '.join(FUNCTIONS)}")
+            raise UserError(f"unknown function {name!r}.{did_you_mean(name, FUNCTIONS)} "
+                            f"Allowed: {', '.join(FUNCTIONS)}")
         self.name, self.kwargs = name, kwargs
     def forward(self, x): return FUNCTIONS[self.name](x, **self.kwargs)
     def extra_repr(self): return f"{self.name}, {self.kwargs}" if self.kwargs else self.name
@@ -101,7 +102,8 @@ class Step(nn.Module):
         super().train(mode)
         if mode and self.frozen and self.freeze_stats: self.body.eval()
         return self
-    def extra_repr(self): return f"{self.path}: {self.kind} {self.in_format} -> {self.out_format}" + (" (frozen)" if self.frozen else '')
+    def extra_repr(self):
+        return f"{self.path}: {self.kind} {self.in_format} -> {self.out_format}" + (" (frozen)" if self.frozen else '')
 
 # %% ../nbs/08_parts.ipynb #3f4549dc
 PART_KEYS = {
@@ -135,28 +137,29 @@ def _check_format(spec, path, source):
     except UserError as e: raise ConfigError(path, str(e), source) from None
 
 # %% ../nbs/08_parts.ipynb #c9f47633
-def check_part(spec, path:tuple, source=None):
+def _arguments(name:str)->tuple:
+    "The rules `(ok, what)` of each argument of part class `name`, and its required arguments."
+    if name in PART_KEYS:
+        required = ['model_name'] if name in ('Subnet', 'Net') else ['parts']
+        return {k: CHECKS[r] for k, r in PART_KEYS[name].items()}, required
+    return _arg_rules(PART_CLASSES[name])
+
+def check_part(spec,               # a part: a one-key mapping {ClassName: {args}}
+               path:tuple,         # where it is in the config, e.g. ('assembly', 1)
+               source=None):       # the config file, for messages
     "Raise `ConfigError` at the first problem in the part tree `spec`; build nothing."
-    if not (isinstance(spec, dict) and len(spec) == 1):
-        raise ConfigError(key_path(*path), f"a part is a one-key mapping {{ClassName: {{args}}}}, got {spec!r}", source)
-    (name, args), = spec.items()
+    name, args = part_args(spec, path, source)
     here = path + (name,)
-    if name not in PARTS: raise ConfigError(key_path(*path), f"unknown part class {name!r}.{did_you_mean(name, PARTS)} Part classes: {', '.join(PARTS)}", source)
-    if name == 'Assembly' and isinstance(args, list): args = {'parts': args}
-    if args is None: args = {}
-    if not isinstance(args, dict): raise ConfigError(key_path(*here), f"the arguments of a part are a mapping, got {args!r}", source)
-    if 'frozen' in args and not isinstance(args['frozen'], bool): raise ConfigError(key_path(*here, 'frozen'), f"must be true or false, got {args['frozen']!r}", source)
     for k in ('in_format', 'out_format'):
         if args.get(k) is not None: _check_format(args[k], key_path(*here, k), source)
-    if name in PART_KEYS:
-        rules, required = {k: CHECKS[r] for k, r in PART_KEYS[name].items()}, (['model_name'] if name in ('Subnet', 'Net') else ['parts'])
-    else: rules, required = _arg_rules(PART_CLASSES[name])
+    rules, required = _arguments(name)
     for k, v in args.items():
         if k in COMMON_KEYS: continue
         if k not in rules:
             if name in ('Subnet', 'Net'): continue   # for the model's constructor, which checks them when it is built
-            raise ConfigError(key_path(*here, k), f"{name} has no argument {k!r}.{did_you_mean(k, list(rules) + list(COMMON_KEYS))} "
-                              f"Its arguments: {', '.join(list(rules) + list(COMMON_KEYS))}", source)
+            known = list(rules) + list(COMMON_KEYS)
+            raise ConfigError(key_path(*here, k), f"{name} has no argument {k!r}.{did_you_mean(k, known)} "
+                              f"Its arguments: {', '.join(known)}", source)
         ok, what = rules[k]
         if not ok(v): raise ConfigError(key_path(*here, k), f"must be {what}, got {v!r}", source)
     for k in required:

@@ -1,4 +1,4 @@
-"""The paper's two figures as altair charts, accuracy against the depth of the gap and accuracy against FLOPs, in one offline HTML page (every script inlined) and as PNG files.
+"""A sweep's report in one offline HTML page: the jobs by state and the failed ones with their errors, the best stitcher per gap, the paper's two figures (accuracy against gap depth and against FLOPs), and similarity beside stitchability where the grid was measured.
 
 Docs: https://stitchbook.github.io/stitchbook/report.html.md"""
 
@@ -6,7 +6,7 @@ Docs: https://stitchbook.github.io/stitchbook/report.html.md"""
 
 # %% ../nbs/20_report.ipynb #9becade4
 from __future__ import annotations
-import html, time
+import base64, html, json, os, time
 from pathlib import Path
 import altair as alt
 import pandas as pd
@@ -14,11 +14,26 @@ from fastcore.script import call_parse
 from .errors import UserError, user_errors
 from .files import atomic_write
 from .results import ACC, final, write_results, over_seeds, best_lr
+from . import jobs
+from .grid import SIMILARITY, read_similarity, similarity_columns, measure_columns
 
 # %% auto #0
-__all__ = ['PAGE', 'stitched', 'depth_chart', 'flops_chart', 'summary', 'write_report', 'stitch_report']
+__all__ = ['TRAINED', 'PNGS', 'vegalite_png', 'stitched', 'depth_chart', 'flops_chart', 'best_per_gap', 'similarity_heatmaps',
+           'rank_correlations', 'similarity_scatter', 'summary', 'run_facts', 'failed_jobs', 'html_table',
+           'write_report', 'stitch_report']
 
-# %% ../nbs/20_report.ipynb #a97c42ef
+# %% ../nbs/20_report.ipynb #583c7a19
+def vegalite_png(spec:dict, **meta)->dict:
+    "A chart's mime bundle: its Vega-Lite spec, a PNG of it (vl-convert), and a plain-text stand-in."
+    import vl_convert
+    png = base64.b64encode(vl_convert.vegalite_to_png(spec)).decode()
+    major = alt.SCHEMA_VERSION.split('.')[0]
+    return {f'application/vnd.vegalite.{major}+json': spec, 'image/png': png,
+            'text/plain': f'<VegaLite {alt.SCHEMA_VERSION} chart>'}
+
+alt.renderers.register('stitchbook', vegalite_png)
+
+# %% ../nbs/20_report.ipynb #63a3aa35
 def stitched(df:pd.DataFrame)->pd.DataFrame:
     "The last epoch of each stitched job that has results, with numeric columns ready for charts."
     f = best_lr(over_seeds(df))
@@ -26,28 +41,33 @@ def stitched(df:pd.DataFrame)->pd.DataFrame:
     f['mflops'] = f.flops / 1e6 if 'flops' in f else float('nan')
     spread = f.accuracy_std.fillna(0)
     f['accuracy_low'], f['accuracy_high'] = f[ACC] - spread, f[ACC] + spread     # mean ± std over the seeds
+    f['job'] = (f.replicate if 'replicate' in f else f.folder).map(lambda p: Path(str(p)).name)   # seed 0's folder
     return f
 
+def _tips(*fields)->list:
+    "Tooltips naming the job, then `fields`; accuracies to three decimals."
+    acc = lambda c: isinstance(c, str) and c.split(':')[0] in (ACC, 'penalty', 'accuracy_std')
+    fmt = lambda c: alt.Tooltip(c, format='.3f') if acc(c) else c
+    return ['job:N', 'sweep:N', 'adapter:N', 'source_stage:N', 'dest_stage:N', *map(fmt, fields)]
+
+# %% ../nbs/20_report.ipynb #d32b9ac5
 def _depth_row(f:pd.DataFrame, sweep:str, width:int, height:int, y_scale:alt.Scale)->alt.FacetChart:
     "One sweep's panels: a panel per source stage, the destination stages it feeds on x, in network order."
     dest_order = f.sort_values('dest_depth').dest_stage.drop_duplicates().tolist()
     src_order = f.sort_values('source_depth').source_stage.drop_duplicates().tolist()
+    x = alt.X('dest_stage:N', sort=dest_order, title='destination stage (first kept)')
     points = alt.Chart().mark_point(filled=True, size=60, opacity=0.8).encode(
-        x=alt.X('dest_stage:N', sort=dest_order, title='destination stage (first kept)'),
-        y=alt.Y(f'{ACC}:Q', title='test accuracy', scale=y_scale),
-        color=alt.Color('adapter:N', title='stitcher'),
-        tooltip=['sweep:N', 'adapter:N', 'source_stage:N', 'dest_stage:N', 'num_downsamples:Q', alt.Tooltip(f'{ACC}:Q', format='.3f'),
-                 alt.Tooltip('accuracy_std:Q', format='.3f', title='std over seeds'), 'seeds:Q',
-                 alt.Tooltip('penalty:Q', format='.3f')])
+        x=x, y=alt.Y(f'{ACC}:Q', title='test accuracy', scale=y_scale), color=alt.Color('adapter:N', title='stitcher'),
+        tooltip=_tips('num_downsamples:Q', f'{ACC}:Q', 'accuracy_std:Q', 'seeds:Q', 'penalty:Q'))
     rule = alt.Chart().mark_rule(strokeDash=[4, 3], color='black').encode(y='mean(dest_parent_accuracy):Q')
-    spread = alt.Chart().mark_rule(opacity=0.6, clip=True).encode(x=alt.X('dest_stage:N', sort=dest_order), y='accuracy_low:Q',
-                                                      y2='accuracy_high:Q', color='adapter:N')
+    spread = alt.Chart().mark_rule(opacity=0.6, clip=True).encode(x=x, y='accuracy_low:Q', y2='accuracy_high:Q',
+                                                                  color='adapter:N')
     return (alt.layer(points, rule, spread, data=f).properties(width=width, height=height)
             .facet(column=alt.Column('source_stage:N', sort=src_order, title=f'{sweep}: source stage (last kept)'))
             .resolve_scale(x='independent'))
 
 def depth_chart(df:pd.DataFrame, width:int=150, height:int=140)->alt.VConcatChart:
-    "Test accuracy vs the destination stage: per sweep a row, per source stage a panel; the destination parent as a dashed rule."
+    "Test accuracy vs the destination stage: a row per sweep, a panel per source stage, the parent as a dashed rule."
     f = stitched(df)
     lo = min(f[ACC].min(), f.dest_parent_accuracy.min()) if f.dest_parent_accuracy.notna().any() else f[ACC].min()
     y_scale = alt.Scale(domain=[max(0, round(lo - 0.05, 1)), 1])
@@ -64,29 +84,101 @@ def flops_chart(df:pd.DataFrame, width:int=520, height:int=320)->alt.LayerChart:
     y = alt.Y(f'{ACC}:Q', title='test accuracy', scale=alt.Scale(zero=False))
     points = alt.Chart(f).mark_point(filled=True, size=50, opacity=0.8).encode(
         x=x, y=y, color=alt.Color('adapter:N', title='stitcher'), shape=alt.Shape('sweep:N'),
-        tooltip=['sweep:N', 'adapter:N', 'source_stage:N', 'dest_stage:N', alt.Tooltip('mflops:Q', format='.2f'), alt.Tooltip(f'{ACC}:Q', format='.3f')])
+        tooltip=_tips(alt.Tooltip('mflops:Q', format='.2f'), f'{ACC}:Q'))
     marks = alt.Chart(parents).mark_point(shape='diamond', filled=True, size=160, color='black').encode(
         x=x, y=y, tooltip=['network:N', alt.Tooltip('mflops:Q', format='.2f'), alt.Tooltip(f'{ACC}:Q', format='.3f')])
     names = alt.Chart(parents).mark_text(align='left', dx=10, fontWeight='bold').encode(x=x, y=y, text='network:N')
     return alt.layer(points, marks, names).properties(width=width, height=height, title='Accuracy vs FLOPs')
 
+# %% ../nbs/20_report.ipynb #fec405ed
+TRAINED = 'trained accuracy'
+
+def best_per_gap(df:pd.DataFrame, sim:pd.DataFrame|None=None)->pd.DataFrame:
+    "The best stitched job of each sweep and gap (mean over seeds), with its pair's similarity columns from `sim`."
+    f = stitched(df)
+    f = similarity_columns(f, sim) if sim is not None else f
+    if not len(f): return f
+    return f.loc[f.groupby(['sweep', 'first_deleted_block', 'last_deleted_block'], sort=False)[ACC].idxmax()]
+
+def _heat_rows(df:pd.DataFrame, sim:pd.DataFrame)->pd.DataFrame:
+    "The grid's pairs and measures, and the trained accuracy of the best stitcher at each pair, in one long table."
+    grid = sim[(sim.stitcher == '') & sim.first_deleted_block.notna() & sim.last_deleted_block.notna()]
+    grid = grid[['sweep', 'source_node', 'dest_node', 'first_deleted_block', 'last_deleted_block', 'measure', 'value']]
+    key = ['sweep', 'first_deleted_block', 'last_deleted_block']
+    best = best_per_gap(df).astype({k: 'Int64' for k in key[1:]})[key + ['job', 'adapter', ACC]]
+    nodes = grid[key + ['source_node', 'dest_node']].drop_duplicates(key)
+    trained = best.merge(nodes, on=key).rename(columns={ACC: 'value'}).assign(measure=TRAINED)
+    return pd.concat([grid.assign(job='', adapter=''), trained], ignore_index=True)
+
+# %% ../nbs/20_report.ipynb #f9642e11
+def _heatmap(d:pd.DataFrame, measure:str, size:int)->alt.Chart:
+    "One measure of one sweep as a source node x destination node heatmap, nodes in network order."
+    src = d.sort_values('first_deleted_block').source_node.drop_duplicates().tolist()
+    dst = d.sort_values('last_deleted_block').dest_node.drop_duplicates().tolist()
+    scheme = 'greens' if measure == TRAINED else 'blues'
+    return alt.Chart(d[d.measure == measure]).mark_rect().encode(
+        x=alt.X('dest_node:N', sort=dst, title='destination node'),
+        y=alt.Y('source_node:N', sort=src, title='source node'),
+        color=alt.Color('value:Q', title=None, scale=alt.Scale(scheme=scheme)),
+        tooltip=['sweep:N', 'measure:N', 'source_node:N', 'dest_node:N', alt.Tooltip('value:Q', format='.3f'),
+                 alt.Tooltip('job:N', title='job (best stitcher)'), alt.Tooltip('adapter:N', title='stitcher')]
+    ).properties(width=size, height=size, title=measure)
+
+def similarity_heatmaps(df:pd.DataFrame,  # a results table
+                        sim:pd.DataFrame, # similarity tables (`stitchbook.grid.read_similarity`)
+                        size:int=130      # side of each heatmap, in pixels
+                       )->alt.VConcatChart:
+    "Per sweep a row: a heatmap per measure of the grid, then the trained accuracy of the best stitcher per pair."
+    d = _heat_rows(df, sim)
+    measures = [m for m in d.measure.drop_duplicates() if m != TRAINED] + [TRAINED]
+    rows = [alt.hconcat(*[_heatmap(g, m, size) for m in measures if (g.measure == m).any()],
+                        title=f'{sweep}: similarity and stitchability, node by node').resolve_scale(color='independent')
+            for sweep, g in d.groupby('sweep', sort=False)]
+    return alt.vconcat(*rows).properties(title='Similarity beside stitching accuracy')
+
+# %% ../nbs/20_report.ipynb #42a4af30
+def rank_correlations(df:pd.DataFrame, sim:pd.DataFrame)->pd.DataFrame:
+    "Spearman's rank correlation of each measure with the best trained accuracy per gap, over all sweeps and per sweep."
+    best, rows = best_per_gap(df, sim), []
+    for m, col in measure_columns(best).items():
+        for sweep, g in [('all', best), *best.groupby('sweep', sort=False)]:
+            g = g[[col, ACC]].dropna()
+            rho = g[col].rank().corr(g[ACC].rank()) if len(g) > 2 else float('nan')
+            rows.append(dict(measure=m, sweep=sweep, gaps=len(g), spearman=rho))
+    return pd.DataFrame(rows, columns=['measure', 'sweep', 'gaps', 'spearman'])
+
+def similarity_scatter(df:pd.DataFrame,  # a results table
+                       sim:pd.DataFrame, # similarity tables (`stitchbook.grid.read_similarity`)
+                       size:int=170      # side of each panel, in pixels
+                      )->alt.FacetChart:
+    "Trained accuracy (best stitcher per gap) against each measure of the gap's pair; Spearman's ρ in each title."
+    best, rho = best_per_gap(df, sim), rank_correlations(df, sim).query("sweep == 'all'").set_index('measure')
+    cols = measure_columns(best)
+    ids = ['job', 'sweep', 'adapter', 'source_stage', 'dest_stage', ACC]
+    long = best.melt(id_vars=ids, value_vars=list(cols.values()), var_name='measure', value_name='similarity')
+    long = long.dropna(subset=['similarity']).assign(measure=lambda d: d.measure.str[len(SIMILARITY):])
+    long['panel'] = [f"{m}: ρ = {rho.spearman[m]:.2f} over {rho.gaps[m]} gaps" for m in long.measure]
+    return alt.Chart(long).mark_point(filled=True, size=60, opacity=0.8).encode(
+        x=alt.X('similarity:Q', scale=alt.Scale(zero=False), title='similarity of the pair'),
+        y=alt.Y(f'{ACC}:Q', scale=alt.Scale(zero=False), title='trained accuracy (best stitcher)'),
+        color=alt.Color('sweep:N'),
+        tooltip=_tips('measure:N', alt.Tooltip('similarity:Q', format='.3f'), f'{ACC}:Q')
+    ).properties(width=size, height=size).facet(
+        facet=alt.Facet('panel:N', title='Does similarity predict stitchability?'), columns=4
+    ).resolve_scale(x='independent')
+
 # %% ../nbs/20_report.ipynb #264f26ac
 def summary(df:pd.DataFrame)->pd.DataFrame:
-    "Best stitcher per sweep and gap (last epoch), with its accuracy, the destination parent's, and the penalty."
+    "Best stitcher per sweep and gap (last epoch), with its job, accuracy, the destination parent's, and the penalty."
     f = stitched(df)
     if not len(f): return pd.DataFrame()
     best = f.loc[f.groupby(['sweep', 'source_stage', 'dest_stage'], sort=False)[ACC].idxmax()]
     best = best.sort_values(['sweep', 'source_depth', 'dest_depth'])
-    cols = ['sweep', 'source_stage', 'dest_stage', 'num_downsamples', 'adapter', ACC]
+    cols = ['sweep', 'source_stage', 'dest_stage', 'num_downsamples', 'adapter', 'job', ACC]
     cols += ['accuracy_std', 'seeds'] if (f.seeds > 1).any() else []                # the replicate spread
     return best[cols + ['dest_parent_accuracy', 'penalty']].rename(columns={
-        ACC: 'accuracy', 'accuracy_std': '± std', 'dest_parent_accuracy': 'parent accuracy', 'adapter': 'best stitcher'})
-
-PAGE = """<h1>stitchbook sweep report</h1>
-<p>{where} &middot; {when} &middot; jobs: {states}</p>
-<h2>Best stitcher per gap</h2>
-{table}
-"""
+        ACC: 'accuracy', 'accuracy_std': '± std', 'dest_parent_accuracy': 'parent accuracy',
+        'adapter': 'best stitcher'})
 
 def _job_counts(df:pd.DataFrame)->str:
     "The jobs (last epochs) by state, and how many of them share another job's run."
@@ -97,20 +189,190 @@ def _job_counts(df:pd.DataFrame)->str:
     return (counts + (f" ({shared} share the run of a job with the same config: same_as)" if shared else '')
             + (f"; {seeds.max()} seeds per job, accuracies are means ± std over them" if seeds.max() > 1 else ''))
 
-def write_report(df:pd.DataFrame, folder, title:str='')->dict:
-    "Write `report.html` and the charts as PNG into `folder`; return their paths."
-    f = stitched(df)
-    if not len(f): raise UserError("no stitched job has results yet: nothing to chart. `stitch-sweep status` tells why")
+# %% ../nbs/20_report.ipynb #02a03a6f
+def _jobs(df:pd.DataFrame)->pd.DataFrame:
+    "One row per job folder (its last epoch), with what its `status.json` recorded: error, log, notebook, host."
+    last = final(df).drop_duplicates('folder').copy()
+    status = [jobs.read_status(f) for f in last.folder]
+    for k in ('error', 'log', 'notebook', 'host', 'executor', 'time'): last[k] = [s.get(k) for s in status]
+    last['started'] = [max((a['time'] for a in jobs.attempts(f) if a.get('event') == 'start'), default=None)
+                       for f in last.folder]
+    nb = [jobs.notebook_file(f) for f in last.folder]
+    last['notebook'] = [n or (str(p) if p.is_file() else None) for n, p in zip(last.notebook, nb)]
+    return last
+
+def _duration(s:float)->str:
+    "Seconds as `1 h 2 min`, `3 min 4 s` or `5 s`."
+    s = round(s)
+    if s >= 3600: return f"{s // 3600} h {s % 3600 // 60} min"
+    return f"{s // 60} min {s % 60} s" if s >= 60 else f"{s} s"
+
+def run_facts(j:pd.DataFrame)->dict:
+    "Where and when the jobs ran: sweeps, hosts, executors, and the wall time from the first start to the last finish."
+    ran = j.dropna(subset=['started', 'time'])
+    wall = _duration(ran.time.max() - ran.started.min()) if len(ran) else 'not recorded'
+    names = lambda c: ', '.join(sorted({str(v) for v in j[c].dropna() if v != ''})) if c in j else ''
+    finished = time.strftime('%Y-%m-%d %H:%M', time.localtime(ran.time.max())) if len(ran) else ''
+    return dict(sweeps=names('sweep'), machine=names('host') or 'not recorded', executor=names('executor'),
+                wall=wall, finished=finished)
+
+def _first_line(error)->str:
+    lines = str(error or '').strip().splitlines()
+    return lines[0][:300] if lines else 'no error recorded: see the log'
+
+def failed_jobs(j:pd.DataFrame)->pd.DataFrame:
+    "The failed jobs: folder, sweep, the first line of the error, and the log file."
+    f = j[j.state == 'failed']
+    return pd.DataFrame(dict(folder=f.folder.tolist(), sweep=f.sweep.tolist(), error=[_first_line(e) for e in f.error],
+                             log=f.log.tolist()))
+
+# %% ../nbs/20_report.ipynb #71d1f154
+def _cell(v)->str:
+    "A table cell's HTML: `(text, href)` as a link (relative to the page), floats to three decimals, text escaped."
+    if isinstance(v, tuple):
+        return f'<a href="{html.escape(v[1])}">{html.escape(v[0])}</a>' if v[1] else html.escape(v[0])
+    if v is None or v is pd.NA or (isinstance(v, float) and v != v): return ''
+    return f'{v:.3f}' if isinstance(v, float) else html.escape(str(v))
+
+def html_table(df:pd.DataFrame, sortable:bool=True)->str:
+    "`df` as an HTML table whose columns sort on a click (`(text, href)` cells become links)."
+    head = ''.join(f'<th>{html.escape(str(c))}</th>' for c in df.columns)
+    body = ''.join('<tr>' + ''.join(f'<td>{_cell(v)}</td>' for v in r) + '</tr>\n' for r in df.itertuples(index=False))
+    kind = 'sortable' if sortable else 'plain'
+    return f'<table class="{kind}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+def _link(path, page_folder:Path, text:str|None=None)->tuple:
+    "`(text, href)`: a link from a page in `page_folder` to `path` (relative, so the folder can move as a whole)."
+    if path is None or path != path or path == '': return ('', None)
+    href = Path(os.path.relpath(Path(path).resolve(), page_folder.resolve())).as_posix()
+    return (text or Path(path).name, href)
+
+# %% ../nbs/20_report.ipynb #8e7572f9
+def _head(j:pd.DataFrame, df:pd.DataFrame, title:str)->str:
+    "The page's header: what, where, when, how long; and the jobs by state."
+    f = run_facts(j)
+    where = f"{f['machine']}" + (f" ({f['executor']} executor)" if f['executor'] else '')
+    meta = (f"sweeps {f['sweeps']} &middot; {html.escape(title)} &middot; machine {html.escape(where)} &middot; "
+            f"wall time {f['wall']} (first start to last finish) &middot; last job finished {f['finished']} &middot; "
+            f"report written {time.strftime('%Y-%m-%d %H:%M')}")
+    states = ''.join(f'<span class="state {html.escape(s)}">{n} {html.escape(s)}</span>'
+                     for s, n in j.state.value_counts().items())
+    return (f'<header><h1>stitchbook sweep report</h1><p>{meta}</p></header>\n<main>\n'
+            f'<section id="states"><h2>Jobs by state</h2><p>{states}</p>'
+            f'<p class="note">{_job_counts(df)}</p></section>')
+
+def _failed(j:pd.DataFrame, out:Path)->str:
+    "The failed jobs with their errors and logs, or a line saying there are none."
+    f = failed_jobs(j)
+    if not len(f): return '<section id="failed"><h2>Failed jobs</h2><p class="note">No job failed.</p></section>'
+    rows = pd.DataFrame({'job': [_link(p, out) for p in f.folder], 'sweep': f.sweep, 'error': f.error,
+                         'log': [_link(p, out) for p in f.log]})
+    return (f'<section id="failed"><h2>Failed jobs ({len(f)})</h2><p class="note">Running stitch-sweep again '
+            f'reruns them; each log holds the whole traceback.</p>{html_table(rows)}</section>')
+
+def _best(df:pd.DataFrame, j:pd.DataFrame, out:Path)->str:
+    "The best-stitcher table, each job linked to its folder and its executed notebook."
+    s, nb = summary(df), dict(zip(j.folder.map(lambda p: Path(p).name), j.notebook))
+    folder = dict(zip(stitched(df).job, stitched(df).folder))
+    s['notebook'] = [_link(nb.get(k), out, 'notebook') for k in s.job]
+    s['job'] = [_link(folder.get(k), out, k) for k in s.job]
+    return (f'<section id="best"><h2>Best stitcher per gap</h2><p class="note">Click a column to sort.</p>'
+            f'{html_table(s)}</section>')
+
+def _every_job(j:pd.DataFrame, out:Path)->str:
+    "Every job folder, folded: its gap, stitcher, seed, state and accuracy, linked to its folder and notebook."
+    cols = [c for c in ('sweep', 'role', 'source_stage', 'dest_stage', 'adapter', 'seed', 'state', ACC) if c in j]
+    t = j[cols].rename(columns={ACC: 'accuracy', 'adapter': 'stitcher'}).assign(
+        job=[_link(p, out) for p in j.folder], notebook=[_link(p, out, 'notebook') for p in j.notebook])
+    return (f'<section id="jobs"><details><summary><b>Every job ({len(t)})</b>: folders and executed notebooks'
+            f'</summary>{html_table(t)}</details></section>')
+
+# %% ../nbs/20_report.ipynb #e26678a3
+STYLE = """
+body { font: 15px/1.45 system-ui, sans-serif; color: #1d2330; margin: 0; background: #f6f7f9; }
+main { max-width: 1280px; margin: 0 auto; padding: 1.5rem 2rem 4rem; }
+header { background: #1d2330; color: #fff; padding: 1.2rem 2rem; }
+header h1 { margin: 0 0 .3rem; font-size: 1.5rem; }
+header p { margin: 0; color: #c9d1e0; }
+section { background: #fff; border: 1px solid #e1e4ea; border-radius: 8px; padding: .8rem 1.2rem; margin: 1.2rem 0; }
+h2 { font-size: 1.15rem; margin: .4rem 0 .8rem; }
+.state { display: inline-block; padding: .15rem .6rem; border-radius: 1rem; margin-right: .4rem; background: #e8ebf0; }
+.state.done { background: #d8f0dc; } .state.failed { background: #f8d7d7; } .state.interrupted { background: #fde8c8; }
+table { border-collapse: collapse; font-size: 13px; width: 100%; }
+th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #eceef2; }
+th { background: #f0f2f5; position: sticky; top: 0; }
+table.sortable th { cursor: pointer; user-select: none; }
+table.sortable th[data-dir=up]::after { content: ' ▲'; } table.sortable th[data-dir=down]::after { content: ' ▼'; }
+tr:hover td { background: #f7f9fc; }
+td.error, #failed td:nth-child(3) { color: #a11; font-family: ui-monospace, monospace; }
+.note { color: #5a6270; } .figure { overflow-x: auto; margin: .6rem 0; }
+"""
+
+# %% ../nbs/20_report.ipynb #0c1772f6
+SORT = """
+for (const table of document.querySelectorAll('table.sortable')) {
+  const heads = [...table.tHead.rows[0].cells];
+  heads.forEach((th, col) => th.addEventListener('click', () => {
+    const up = th.dataset.dir !== 'up', body = table.tBodies[0];
+    heads.forEach(h => delete h.dataset.dir); th.dataset.dir = up ? 'up' : 'down';
+    const key = r => { const t = r.cells[col].textContent.trim();
+                       return t !== '' && isFinite(t) ? +t : t.toLowerCase(); };
+    const order = (a, b) => typeof a === typeof b ? (a < b ? -1 : a > b ? 1 : 0) : typeof a === 'number' ? -1 : 1;
+    [...body.rows].sort((a, b) => (up ? 1 : -1) * order(key(a), key(b))).forEach(r => body.appendChild(r));
+  }));
+}
+"""
+
+def _scripts(charts:dict)->str:
+    "Vega, Vega-Lite and vega-embed inlined once (from vl-convert), and a call drawing each chart into its div."
+    from altair.utils._importers import import_vl_convert, vl_version_for_vl_convert
+    bundle = import_vl_convert().javascript_bundle(vl_version=vl_version_for_vl_convert())
+    specs = json.dumps({k: c.to_dict() for k, c in charts.items()}).replace('</', '<\\/')
+    draw = ("for (const [id, spec] of Object.entries(SPECS))\n"
+            "  vegaEmbed('#chart-' + id, spec, {renderer: 'svg', actions: false})"
+            ".catch(e => { document.getElementById('chart-' + id).textContent = 'this chart failed: ' + e; });")
+    return f'<script>{bundle}</script>\n<script>const SPECS = {specs};\n{draw}\n{SORT}</script>'
+
+# %% ../nbs/20_report.ipynb #15658c40
+PNGS = dict(depth='accuracy_vs_depth.png', flops='accuracy_vs_flops.png', similarity='similarity.png',
+            scatter='similarity_vs_accuracy.png')
+
+def _div(key:str)->str: return f'<div class="figure" id="chart-{key}"></div>'
+
+def _figures(df:pd.DataFrame, sim:pd.DataFrame|None)->tuple:
+    "`(html, charts)`: the two figures, and the similarity figures where a grid measured the sweep's gaps."
+    if not len(stitched(df)):
+        return ('<section id="figures"><h2>Figures</h2>'
+                '<p class="note">No stitched job has results yet.</p></section>', {})
+    charts = dict(depth=depth_chart(df), flops=flops_chart(df))
+    parts = [f'<section id="figures"><h2>Figures</h2>{_div("depth")}{_div("flops")}</section>']
+    if sim is not None and len(measure_columns(best_per_gap(df, sim).dropna(axis=1, how='all'))):
+        charts.update(similarity=similarity_heatmaps(df, sim), scatter=similarity_scatter(df, sim))
+        rho = html_table(rank_correlations(df, sim))
+        parts.append('<section id="similarity"><h2>Similarity and stitchability</h2><p class="note">Each measure of '
+                     'the similarity grid (<code>stitch-similarity</code>), pair by pair, beside the accuracy of the '
+                     'best trained stitcher at that pair; then Spearman\'s rank correlation of the two over '
+                     'the gaps.'
+                     f'</p>{_div("similarity")}{rho}{_div("scatter")}</section>')
+    return '\n'.join(parts), charts
+
+# %% ../nbs/20_report.ipynb #da67c604
+def write_report(df:pd.DataFrame,                  # a results table (`stitchbook.results.collect`)
+                 folder,                           # where to write `report.html` and the charts as PNG
+                 title:str='',                     # what the header names as the sweeps' root (default: `folder`)
+                 similarity:pd.DataFrame|None=None # similarity tables (`stitchbook.grid.read_similarity`)
+                )->dict:
+    "Write `report.html` (one offline page) and the charts as PNG into `folder`; return their paths."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    depth, flops = depth_chart(df), flops_chart(df)
-    paths = dict(html=folder/'report.html', depth=folder/'accuracy_vs_depth.png', flops=folder/'accuracy_vs_flops.png')
-    atomic_write(paths['depth'], lambda p: depth.save(str(p), format='png', scale_factor=2))
-    atomic_write(paths['flops'], lambda p: flops.save(str(p), format='png', scale_factor=2))
-    page = alt.vconcat(depth, flops).to_html(inline=True, embed_options={'renderer': 'svg', 'actions': False})
-    head = PAGE.format(where=html.escape(title or str(folder)), when=time.strftime('%Y-%m-%d %H:%M'), states=_job_counts(df),
-                       table=summary(df).to_html(index=False, float_format='%.3f'))
-    at = page.index('<body>', page.rindex('</head>')) + len('<body>')   # the page's own body tag: the inlined scripts contain the string too
-    page = page[:at] + '\n' + head + page[at:]
+    j = _jobs(df)
+    figures, charts = _figures(df, similarity)
+    body = [_head(j, df, title or str(folder)), _failed(j, folder), _best(df, j, folder), figures,
+            _every_job(j, folder)]
+    page = ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>stitchbook sweep report</title>'
+            f'<style>{STYLE}</style></head>\n<body>\n' + '\n'.join(body)
+            + f'\n</main>\n{_scripts(charts)}\n</body></html>\n')
+    paths = dict(html=folder/'report.html', **{k: folder/PNGS[k] for k in charts})
+    for k, c in charts.items(): atomic_write(paths[k], lambda p, c=c: c.save(str(p), format='png', scale_factor=2))
     atomic_write(paths['html'], lambda p: p.write_text(page))
     return paths
 
@@ -120,9 +382,10 @@ def write_report(df:pd.DataFrame, folder, title:str='')->dict:
 def stitch_report(root:str,                  # folder holding the sweeps' job folders (e.g. runs/embedded)
                   output:str=None,           # where to write the report (default: ROOT)
                   trust_pickles:bool=False): # read the reference's result-*.pkl files (unpickling runs their code)
-    "Collect the results of every job under ROOT into results.parquet and write report.html and the charts as PNG."
+    "Collect every job under ROOT into results.parquet; write report.html, with the similarity grids found, and PNGs."
     df = write_results(root, trust_pickles=trust_pickles)
-    paths = write_report(df, output or root, title=str(Path(root).resolve()))
+    sim = read_similarity(root)
+    paths = write_report(df, output or root, title=str(Path(root).resolve()), similarity=sim if len(sim) else None)
     f = final(df)
     print(f"{len(f)} jobs ({_job_counts(df)}), {len(df)} rows -> {Path(root)/'results.parquet'}")
     for k, p in paths.items(): print(f"{k}: {p}")

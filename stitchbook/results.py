@@ -6,8 +6,10 @@ Docs: https://stitchbook.github.io/stitchbook/results.html.md"""
 
 # %% ../nbs/19_results.ipynb #40e72f2f
 from __future__ import annotations
-import json
+import json, os, warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+import numpy as np
 import pandas as pd
 from .errors import UserError
 from .files import atomic_write
@@ -19,15 +21,125 @@ __all__ = ['ACC', 'VAL', 'collect', 'final', 'write_results', 'over_seeds', 'bes
 # %% ../nbs/19_results.ipynb #ebc2a017
 ACC = 'Overall/Test Accuracy'
 
-def _job_rows(folder:Path, sweep_default:str, trust_pickles:bool=False)->pd.DataFrame:
-    meta = jobs.read_metadata(folder)
-    meta.setdefault('sweep', sweep_default); meta.setdefault('role', 'stitch')
-    stats = jobs.read_model(folder)
-    stats = {k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in stats.items()}   # one cell each
-    info = {**meta, **stats, 'state': jobs.state(folder), 'folder': str(folder)}
-    tables = [t.assign(seed=seed, **info) for seed, t in jobs.results(folder, trust_pickles)]
-    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame([info])
+def _tables(folder:Path, trust_pickles:bool)->list:
+    "`(seed, table)` for each results table of `folder` that can be read; a damaged one is skipped, with a warning."
+    out = []
+    for f in jobs.result_files(folder):
+        try: out.append((jobs.seed_of(f), jobs.load_results(f, trust_pickles)))
+        except jobs.DamagedFile as e: warnings.warn(f"skipped a results table: {e}", stacklevel=2)
+    return out
 
+def _with_info(table:pd.DataFrame, info:dict)->pd.DataFrame:
+    "`table.assign(**info)`, in one step instead of one per column."
+    clash = {k: v for k, v in info.items() if k in table}             # replaced where they are, as `assign` does
+    rest = {k: v for k, v in info.items() if k not in clash}
+    rest = pd.DataFrame([rest] * len(table) if len(table) else rest, index=table.index)   # records: the faster way
+    return pd.concat([table.assign(**clash) if clash else table, rest], axis=1)
+
+def _job_rows(folder:Path, trust_pickles:bool=False)->pd.DataFrame:
+    "The rows of one job: each epoch of each seed, with the job's metadata, its model's stats, its state and folder."
+    meta = jobs.read_metadata(folder)
+    meta.setdefault('sweep', folder.parent.name); meta.setdefault('role', 'stitch')
+    stats = {k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in jobs.read_model(folder).items()}
+    tables = _tables(folder, trust_pickles)
+    info = {**meta, **stats, 'state': jobs.state(folder), 'folder': str(folder)}
+    if not tables: return pd.DataFrame([info])
+    return pd.concat([_with_info(t, {'seed': seed, **info}) for seed, t in tables], ignore_index=True)
+
+def _read(folders:list, trust_pickles:bool, workers:int)->list:
+    "The rows of each job folder, read `workers` at a time."
+    if workers <= 1 or len(folders) < 2: return [_job_rows(f, trust_pickles) for f in folders]
+    with ThreadPoolExecutor(workers) as pool: return list(pool.map(lambda f: _job_rows(f, trust_pickles), folders))
+
+# %% ../nbs/19_results.ipynb #38620f6d
+_INDEX = 'results-index.parquet'    # in each sweep folder: its jobs' rows as last read, and the files they came from
+_VERSION = 1                        # of how a job's rows are made: an index of another version is rebuilt
+_REREAD = ('queued', 'running', 'failed')   # a process may die with no file changing; a damaged table must be named
+
+# %% ../nbs/19_results.ipynb #89bb34b4
+def _load_index(sweep:Path)->tuple:
+    "`(rows, meta)` of a sweep folder's index, `meta['jobs'][name] = [signature, first row, rows, schema]`."
+    import pyarrow.parquet as pq
+    try:
+        t = pq.read_table(sweep/_INDEX)
+        meta = json.loads(t.schema.metadata[b'stitchbook'])
+        return (t.to_pandas(), meta) if meta.get('version') == _VERSION else (None, {})
+    except Exception: return None, {}            # none yet, or damaged: it is only a cache, rebuilt from the folders
+
+def _indexable(rows:pd.DataFrame, sig:list)->bool:
+    "Whether a job's rows may be reused while its files stay as they are: not while it runs, and not from a pickle."
+    return len(rows) > 0 and rows['state'].iloc[0] not in _REREAD and not any(n.endswith('.pkl') for n, *_ in sig)
+
+def _save_index(sweep:Path, pieces:list):
+    "Write a sweep folder's index from `(rows, [(name, signature, number of rows)])` of its jobs, in order."
+    schemas, entries, keep, start = [], {}, [], 0
+    for rows, members in pieces:
+        if len(members) == 1 and not _indexable(rows, members[0][1]):
+            entries[members[0][0]] = [members[0][1], -1, 0, -1]; continue                  # read every time
+        schema = [[c, str(t)] for c, t in rows.dtypes.items()]
+        if schema not in schemas: schemas.append(schema)
+        for name, sig, n in members: entries[name] = [sig, start, n, schemas.index(schema)]; start += n
+        keep.append(rows)
+    meta = json.dumps({'version': _VERSION, 'jobs': entries, 'schemas': schemas}).encode()
+    try:
+        import pyarrow as pa, pyarrow.parquet as pq
+        t = pa.Table.from_pandas(pd.concat(keep, ignore_index=True) if keep else pd.DataFrame(),
+                                 preserve_index=False)
+        t = t.replace_schema_metadata({**(t.schema.metadata or {}), b'stitchbook': meta})
+        atomic_write(sweep/_INDEX, lambda p: pq.write_table(t, p))
+    except Exception: pass       # a read-only folder, or values parquet cannot hold: those jobs are read every time
+
+# %% ../nbs/19_results.ipynb #89f45022
+def _slice(ix:tuple, start:int, stop:int, schema:int, members:list)->pd.DataFrame:
+    "Rows `start:stop` of an index, with the columns and dtypes its jobs had, in the job folders `members` names."
+    rows, meta = ix
+    cols = dict(meta['schemas'][schema])
+    out = rows.iloc[start:stop][list(cols)].astype(cols).reset_index(drop=True)
+    names = np.repeat([str(f) for f, _ in members], [n for _, n in members])
+    out['folder'] = pd.Series(names, dtype=cols['folder'])
+    return out
+
+def _runs(folders:list, hits:list)->list:
+    "`[sweep, start, stop, schema, members]` per run of unchanged jobs of one index; `[None, folder]` per other job."
+    runs = []
+    for f, h in zip(folders, hits):
+        if h is None: runs.append([None, f]); continue
+        (start, n, k), last = h, runs[-1] if runs else [None]
+        if last[0] == f.parent and last[2] == start and last[3] == k: last[2] += n; last[4].append((f, n))
+        else: runs.append([f.parent, start, start + n, k, [(f, n)]])
+    return runs
+
+def _lookup(ix:tuple, folder:Path, sig:list)->tuple|None:
+    "`(first row, rows, schema)` of `folder` in its sweep's index, if its files are as they were; else `None`."
+    e = ix[1].get('jobs', {}).get(folder.name)
+    return tuple(e[1:]) if e and e[0] == sig and e[1] >= 0 else None
+
+# %% ../nbs/19_results.ipynb #09b20c41
+def _stale(index:dict, folders:list, missed:list, sigs:dict)->set:
+    "The sweep folders whose index no longer says what their jobs hold: a job changed, came or went."
+    def known(f): return index[f.parent][1].get('jobs', {}).get(f.name, [None])[0] == sigs[f]
+    names = {p: set() for p in index}
+    for f in folders: names[f.parent].add(f.name)
+    gone = {p for p, (_, m) in index.items() if set(m.get('jobs', {})) - names[p]}
+    return {f.parent for f in missed if not known(f)} | gone
+
+def _indexed(folders:list, trust_pickles:bool, workers:int)->list:
+    "The rows of each job folder: unchanged jobs from their sweep folder's index, the others read, then indexed."
+    sigs = {f: jobs.signature(f) for f in folders}
+    index = {p: _load_index(p) for p in dict.fromkeys(f.parent for f in folders)}
+    hits = [_lookup(index[f.parent], f, sigs[f]) for f in folders]
+    missed = [f for f, h in zip(folders, hits) if h is None]
+    read = dict(zip(missed, _read(missed, trust_pickles, workers)))
+    pieces = [(read[r[1]], [(r[1], len(read[r[1]]))]) if r[0] is None else (_slice(index[r[0]], *r[1:]), r[4])
+              for r in _runs(folders, hits)]
+    parts = {p: [] for p in _stale(index, folders, missed, sigs)}
+    for rows, members in pieces:
+        sweep = members[0][0].parent
+        if sweep in parts: parts[sweep].append((rows, [(f.name, sigs[f], n) for f, n in members]))
+    for p, ps in parts.items(): _save_index(p, ps)
+    return [rows for rows, _ in pieces]
+
+# %% ../nbs/19_results.ipynb #dcf84ac2
 def _baselines(df:pd.DataFrame)->pd.DataFrame:
     "Join each sweep's parent accuracies onto its rows; add the stitching penalty."
     parents = df[df.role == 'parent']
@@ -38,32 +150,43 @@ def _baselines(df:pd.DataFrame)->pd.DataFrame:
     df['penalty'] = df.dest_parent_accuracy - df[ACC]
     return df
 
-def collect(root,                      # folder holding the sweeps' job folders
-            trust_pickles:bool=False   # read the reference's `result-*.pkl` (unpickling runs code: trusted files only)
-           )->pd.DataFrame:
-    "One table of every job folder under `root` (each holding `metadata.yml`): every epoch, metadata, model stats, state, baselines."
-    root = Path(root)
-    folders = jobs.job_folders(root)
-    if not folders: raise UserError(f"{root}: no job folders (with metadata.yml) under it; run stitch-sweep -o {root} first")
-    df = pd.concat([_job_rows(f, f.parent.name, trust_pickles) for f in folders], ignore_index=True)
-    df = df.sort_values('role', key=lambda r: r != 'parent', kind='stable').reset_index(drop=True)   # parents first
+def _tidy(df:pd.DataFrame)->pd.DataFrame:
+    "Parents first; the columns every analysis expects, filled where a job's files do not say."
+    df = df.sort_values('role', key=lambda r: r != 'parent', kind='stable').reset_index(drop=True)
     if ACC not in df: df[ACC] = float('nan')
     for col in ('same_as', 'dataset', 'replicate_of'): df[col] = df[col].fillna('') if col in df else ''
-    df['replicate'] = df.replicate_of.where(df.replicate_of != '', df.folder.map(lambda f: Path(f).name))
+    df['replicate'] = df.replicate_of.where(df.replicate_of != '', df.folder.map(os.path.basename))
     df['source_depth'] = df.first_deleted_block
     df['dest_depth'] = df.last_deleted_block + 1
     for col, part in (('source_stage', df.source_depth - 1), ('dest_stage', df.dest_depth)):  # the reference's: none
         named = ('part ' + part.astype('Int64').astype(str)).where(df.role == 'stitch', '')
         df[col] = df[col].fillna(named) if col in df else named
-    return _baselines(df)
+    return df
 
+def collect(root,                      # folder holding the sweeps' job folders
+            trust_pickles:bool=False,  # read the reference's `result-*.pkl` (unpickling runs code: trusted files only)
+            index:bool=True,           # reuse and update each sweep folder's index of what it read last time
+            workers:int=8              # job folders read at a time
+           )->pd.DataFrame:
+    "One table of every job folder under `root`: every epoch, metadata, model stats, state, baselines."
+    root = Path(root)
+    folders = jobs.job_folders(root)
+    if not folders:
+        raise UserError(f"{root}: no job folders (with metadata.yml) under it; run stitch-sweep -o {root} first")
+    parts = _indexed(folders, trust_pickles, workers) if index else _read(folders, trust_pickles, workers)
+    return _baselines(_tidy(pd.concat(parts, ignore_index=True)))
+
+# %% ../nbs/19_results.ipynb #e169d043
 def final(df:pd.DataFrame)->pd.DataFrame:
     "The last epoch of each job and seed (jobs without results keep their one row)."
     key = ['folder', 'seed'] if 'seed' in df else ['folder']
     if 'Epoch' not in df: return df
     return df.sort_values('Epoch', na_position='first').groupby(key, dropna=False, sort=False).tail(1).sort_index()
 
-def write_results(root, path=None, trust_pickles:bool=False)->pd.DataFrame:
+def write_results(root,                     # folder holding the sweeps' job folders
+                  path=None,                # where the table goes (default `<root>/results.parquet`)
+                  trust_pickles:bool=False  # read the reference's `result-*.pkl` (trusted files only)
+                 )->pd.DataFrame:
     "Collect the jobs under `root` and write them to `path` (default `<root>/results.parquet`), atomically."
     df = collect(root, trust_pickles)
     atomic_write(Path(path or Path(root)/'results.parquet'), lambda p: df.to_parquet(p))

@@ -18,6 +18,7 @@ from fastcore.basics import patch
 from fastcore.script import call_parse
 from .errors import UserError, user_errors
 from .files import atomic_write
+from .grid import grid_table, similarity_file
 from .formats import Format, Reformat
 from .models import load_model
 from .cut import cut, cut_before
@@ -30,10 +31,10 @@ from .job import train_job, _model_and_data
 from .sweep import plan, inside_root, network_parts
 
 # %% auto #0
-__all__ = ['MEASURES', 'COLUMNS', 'LINEAR_STITCHERS', 'linear_cka', 'rbf_cka', 'procrustes_similarity', 'procrustes_distance',
-           'svcca', 'pwcca', 'Moments', 'Reservoir', 'Similarity', 'fit_map', 'MapScore', 'Node', 'source_nodes',
-           'dest_nodes', 'StitchView', 'similarity_grid', 'measure_grid', 'zero_training_config',
-           'zero_training_accuracy', 'zero_training_sweep', 'similarity_table', 'write_similarity', 'stitch_similarity']
+__all__ = ['MEASURES', 'LINEAR_STITCHERS', 'linear_cka', 'rbf_cka', 'procrustes_similarity', 'procrustes_distance', 'svcca',
+           'pwcca', 'Moments', 'Reservoir', 'Similarity', 'fit_map', 'MapScore', 'Node', 'source_nodes', 'dest_nodes',
+           'StitchView', 'similarity_grid', 'measure_grid', 'zero_training_config', 'zero_training_accuracy',
+           'zero_training_sweep', 'similarity_table', 'write_similarity', 'stitch_similarity']
 
 # %% ../nbs/19a_similarity.ipynb #f7807fd4
 def _pair(x:torch.Tensor, y:torch.Tensor)->tuple:
@@ -423,17 +424,6 @@ class StitchView:
         return self.to_dst(t)
 
 # %% ../nbs/19a_similarity.ipynb #fd340e26
-COLUMNS = ('sweep', 'source', 'dest', 'source_node', 'dest_node', 'source_stage', 'dest_stage', 'first_deleted_block',
-           'last_deleted_block', 'num_downsamples', 'stitcher', 'measure', 'value')
-
-def _tidy(rows:list)->pd.DataFrame:
-    "Rows as a similarity table: `COLUMNS` in order, '' for unset text, gap indices as nullable integers."
-    df = pd.DataFrame(rows, columns=list(COLUMNS))
-    text = [c for c in COLUMNS if c not in ('first_deleted_block', 'last_deleted_block', 'num_downsamples', 'value')]
-    df[text] = df[text].astype(object).fillna('')
-    return df.astype({'first_deleted_block': 'Int64', 'last_deleted_block': 'Int64', 'num_downsamples': 'Int64',
-                      'value': float})
-
 def _loaders(data, what:str)->tuple:
     "`(train, test)` in-memory loaders of a `Data` or of a pair, or a `UserError`."
     pair = tuple(data) if isinstance(data, (tuple, list)) else tuple(getattr(data, k, None) for k in ('train', 'test'))
@@ -465,7 +455,8 @@ def _pair_values(s:Node, d:Node, fs:dict, fd:dict, labels, opts:dict)->dict:
     "Every measure between source node `s` and destination node `d` on the test split, and the stitch score."
     view, dev, n = StitchView(s.format, d.format, opts['class_token']), opts['device'], len(labels)
     sim = Similarity(opts['measures'], opts['rbf_rows'])
-    score, correct = MapScore(*_fit(view, fs['train'], fd['train'], opts)) if opts['stitch'] else None, 0
+    scored = opts['stitch'] is True or (opts['stitch'] and (s.name, d.name) in opts['stitch'])
+    score, correct = MapScore(*_fit(view, fs['train'], fd['train'], opts)) if scored else None, 0
     for i in range(0, n, opts['batch_size']):
         c = slice(i, i + opts['batch_size'])
         X, yw = view.x_rows(fs['test'][c]).to(dev), view.y_work(fd['test'][c])
@@ -497,7 +488,8 @@ def similarity_grid(src,                      # source network: an nn.Module, or
                     nodes_src:list|None=None, # source cut points to end at (default: the stage ends)
                     nodes_dst:list|None=None, # destination cut points to resume from (default: the stage starts)
                     measures=tuple(MEASURES), # names in `MEASURES`
-                    stitch:bool=True,         # add the closed-form stitch score: `stitch_r2`, `stitch_accuracy`
+                    stitch:bool|set=True,     # the closed-form stitch score (`stitch_r2`, `stitch_accuracy`) of
+                                              # every pair, or of these (source node, destination node) pairs
                     dst_data=None,            # the same examples prepared for `dst` (default: `data`)
                     method:str='lstsq',       # closed-form solver of the stitch score
                     class_token:str='zeros',  # class token made for `bert` destinations: zeros, ones or avg
@@ -515,11 +507,12 @@ def similarity_grid(src,                      # source network: an nn.Module, or
                 batch_size=batch_size, rbf_rows=rbf_rows, device=device)
     from tqdm.auto import tqdm
     with tempfile.TemporaryDirectory() as tmp, torch.no_grad():
-        fs, fd = _features(S, s_train, s_test, stitch, memory, tmp), _features(D, d_train, d_test, stitch, memory, tmp)
+        fit = bool(stitch)                                  # the training split: to fit the stitch score's maps
+        fs, fd = _features(S, s_train, s_test, fit, memory, tmp), _features(D, d_train, d_test, fit, memory, tmp)
         rows = [r for s, d in tqdm(list(product(S, D)), desc='similarity', disable=not progress)
                 for r in _grid_rows(s, d, _pair_values(s, d, fs[s.name], fd[d.name], s_test.labels, opts),
                                     (_name(src, s_net), _name(dst, d_net)))]
-    return _tidy(rows)
+    return grid_table(rows)
 
 def measure_grid(df:pd.DataFrame,          # a similarity table
                  measure:str='linear_cka'  # one of its measures
@@ -592,7 +585,7 @@ def zero_training_sweep(cfg,                       # a sweep config: a path or a
     "Test accuracies of a sweep's (gap, linear stitcher) jobs, fitted in closed form and not trained, and its parents'."
     cfg, name = _sweep(cfg, name)
     with tempfile.TemporaryDirectory() as tmp:
-        return _tidy(_zero_rows(_plan(cfg, tmp, name, stitchers), init, fit_examples, pretrained, progress))
+        return grid_table(_zero_rows(_plan(cfg, tmp, name, stitchers), init, fit_examples, pretrained, progress))
 
 # %% ../nbs/19a_similarity.ipynb #8659bd2e
 def _parent_networks(p:pd.DataFrame, pretrained)->list:
@@ -610,31 +603,54 @@ def _sweep_nodes(cfg:dict)->tuple:
     starts = {p['Subnet'].get('block_input'): j - 1 for j, p in enumerate(dst) if j > 0}
     return {k: v for k, v in ends.items() if k}, {k: v for k, v in starts.items() if k not in (None, 'x')}
 
+def _fewer(cfg:dict, examples:int|None)->dict:
+    "`cfg` with at most `examples` training and test images each (`None`: its own subsets)."
+    if examples is None: return cfg
+    if not isinstance(examples, int) or examples < 4:
+        raise UserError(f"examples: {examples!r} is not a count of images; give a whole number, at least 4, e.g. 500")
+    cfg = copy.deepcopy(cfg)
+    pre = cfg.setdefault('train_config', {}).setdefault('data_preprocessing', {})
+    for k in ('subset', 'test_subset'): pre[k] = min(pre.get(k) or examples, examples)
+    return cfg
+
+def _gap_pairs(p:pd.DataFrame, ends:dict, starts:dict)->set:
+    "The (source node, destination node) pairs of the stitching jobs that plan `p` runs."
+    node_s, node_d = {v: k for k, v in ends.items()}, {v: k for k, v in starts.items()}
+    jobs = p[(p.role == 'stitch') & p.applies]
+    return {(node_s.get(f), node_d.get(l)) for f, l in zip(jobs.first_deleted_block, jobs.last_deleted_block)}
+
+# %% ../nbs/19a_similarity.ipynb #effd6e80
 def similarity_table(cfg,                       # a sweep config: a path or a mapping
                      name:str|None=None,        # the sweep's name (default: the config file's name)
                      measures=tuple(MEASURES),  # names in `MEASURES`
-                     stitch:bool=True,          # the grid's closed-form stitch score
+                     stitch:bool|str=True,      # the grid's closed-form stitch score: of every pair, of the
+                                                # sweep's planned gaps only ('gaps'), or none (False)
                      zero_training:bool=True,   # the zero-training sweep
                      init:str='lstsq',          # closed-form solver, of both
                      fit_examples:int=512,      # images each zero-training adapter is fitted on
                      pretrained:bool|None=None, # `False` forces random weights everywhere
                      progress:bool=False,       # progress bars
+                     examples:int|None=None,    # at most this many training and test images (default: the sweep's)
                      **grid_kwargs              # for `similarity_grid`: nodes_src, nodes_dst, batch_size, ...
                     )->pd.DataFrame:
     "A sweep's similarity grid between its networks on its data, and its zero-training sweep, in one table."
     cfg, name, measures = *_sweep(cfg, name), Similarity(measures).measures      # names checked before any work
+    if stitch not in (True, False, 'gaps'): raise UserError(f"stitch: {stitch!r}; use True, False or 'gaps'")
+    cfg = _fewer(cfg, examples)
     with tempfile.TemporaryDirectory() as tmp:
         p = _plan(cfg, tmp, name)
         (src, s_data), (dst, d_data), (ends, starts) = *_parent_networks(p, pretrained), _sweep_nodes(cfg)
         token = (cfg.get('reformat_options') or {}).get('class_token', 'zeros')
+        pairs = _gap_pairs(p, ends, starts) if stitch == 'gaps' else stitch
         grid = similarity_grid(src, dst, s_data, **{'nodes_src': list(ends), 'nodes_dst': list(starts), **grid_kwargs},
-                               measures=measures, stitch=stitch, dst_data=d_data, method=init, class_token=token,
+                               measures=measures, stitch=pairs, dst_data=d_data, method=init, class_token=token,
                                progress=progress).assign(sweep=name)
         grid['first_deleted_block'] = grid.source_node.map(ends).astype('Int64')       # the sweep's own indices
         grid['last_deleted_block'] = grid.dest_node.map(starts).astype('Int64')
         zero = _zero_rows(p, init, fit_examples, pretrained, progress) if zero_training else []
-    return pd.concat([grid, _tidy(zero)], ignore_index=True) if zero else grid
+    return pd.concat([grid, grid_table(zero)], ignore_index=True) if zero else grid
 
+# %% ../nbs/19a_similarity.ipynb #f99eeb5b
 def write_similarity(cfg,                 # a sweep config: a path or a mapping
                      root='experiments',  # the output root, as for stitch-sweep
                      name:str|None=None,  # the sweep's name (default: the config file's name)
@@ -645,8 +661,8 @@ def write_similarity(cfg,                 # a sweep config: a path or a mapping
     df = similarity_table(cfg, name, **kwargs)
     folder = inside_root(Path(root)/cfg.get('project', 'across-scales')/name, root)
     folder.mkdir(parents=True, exist_ok=True)
-    atomic_write(folder/'similarity.parquet', lambda p: df.to_parquet(p))
-    return folder/'similarity.parquet'
+    atomic_write(similarity_file(folder), lambda p: df.to_parquet(p))
+    return similarity_file(folder)
 
 # %% ../nbs/19a_similarity.ipynb #0a46c5cd
 @call_parse
@@ -659,14 +675,18 @@ def stitch_similarity(Config:str=None,             # sweep config(s), comma-sepa
                       init:str='lstsq',            # closed-form solver: lstsq, ridge or procrustes
                       fit_examples:int=512,        # images each zero-training adapter is fitted on
                       no_pretrained:bool=False,    # random weights everywhere (offline runs, tests)
-                      progress:bool=False):        # progress bars
+                      progress:bool=False,         # progress bars
+                      examples:int=0,              # at most this many training and test images; 0: the sweep's own
+                      stitch_gaps_only:bool=False): # the stitch score of the sweep's planned gaps only (faster)
     "Write the similarity grid of a sweep's networks and its zero-training sweep into the sweep's folder."
     if not Config: raise UserError("give the sweep config: stitch-similarity -c sweep.yml")
     names = tuple(m for m in measures.split(',') if m) or tuple(MEASURES)
     for config in (c for c in Config.split(',') if c):
-        path = write_similarity(config, Output, measures=names, stitch=not no_stitch, init=init,
+        stitch = False if no_stitch else 'gaps' if stitch_gaps_only else True
+        path = write_similarity(config, Output, measures=names, stitch=stitch, init=init,
                                 zero_training=not no_zero_training, fit_examples=fit_examples,
-                                pretrained=False if no_pretrained else None, progress=progress)
+                                pretrained=False if no_pretrained else None, progress=progress,
+                                examples=examples or None)
         df = pd.read_parquet(path)
         print(f"{path}: {len(df)} rows")
         for m in ('linear_cka', 'stitch_accuracy'):

@@ -78,9 +78,12 @@ def _boundaries(tr:Trace, ends:list, model:nn.Module)->list:
     live, pairs, start, prev = crossings(tr), [], None, -1
     for name, *_ in ends:
         span = _span(tr, name)
-        if span is None: raise NotAChain(f"{type(model).__name__}: feature_info names {name!r}, which the traced graph does not have")
+        if span is None:
+            raise NotAChain(f"{type(model).__name__}: feature_info names {name!r}, "
+                            "which the traced graph does not have")
         last = span[1]
-        if last <= prev: raise NotAChain(f"{type(model).__name__}: stage end {name!r} does not come after the previous stage end")
+        if last <= prev:
+            raise NotAChain(f"{type(model).__name__}: stage end {name!r} does not come after the previous stage end")
         pairs.append((start, name))
         if last + 1 >= len(tr.nodes): return pairs[:-1] + [(start, None)]
         crossing = live[last + 1]
@@ -96,7 +99,8 @@ def _boundaries(tr:Trace, ends:list, model:nn.Module)->list:
 def _is_square(n:int)->bool: return n >= 0 and math.isqrt(n) ** 2 == n
 
 def _format(t, C:int|None, model:nn.Module)->Format:
-    if not isinstance(t, torch.Tensor): raise NotAChain(f"{type(model).__name__}: a stage hands on a {type(t).__name__}, not a tensor")
+    if not isinstance(t, torch.Tensor):
+        raise NotAChain(f"{type(model).__name__}: a stage hands on a {type(t).__name__}, not a tensor")
     if t.ndim == 2: return Format('vector', t.shape[1])
     if t.ndim == 4:
         first, last = (t.shape[1] == C, t.shape[3] == C) if C else (t.shape[2] == t.shape[3], t.shape[1] == t.shape[2])

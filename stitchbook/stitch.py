@@ -22,13 +22,15 @@ from .stitchers import STITCHERS, applicable
 __all__ = ['SHORT_NAMES', 'stitcher_name', 'as_input_of', 'stitch', 'init_adapter']
 
 # %% ../nbs/11_stitch.ipynb #61d29825
-SHORT_NAMES = {'linear': 'linear', 'linear_relu': 'linear_relu', 'conv3x3': '3x3conv', 'bottleneck': 'bottleneck', 'block': 'block'}
+SHORT_NAMES = {'linear': 'linear', 'linear_relu': 'linear_relu', 'conv3x3': '3x3conv', 'bottleneck': 'bottleneck',
+               'block': 'block'}
 
 def stitcher_name(adapter:str, k:int)->str:
     "The full stitcher name for `adapter` over `k` halvings."
     if adapter in STITCHERS: return adapter
     if adapter not in SHORT_NAMES:
-        raise UserError(f"unknown adapter {adapter!r}: use one of {', '.join(SHORT_NAMES)} or a stitcher name ({', '.join(STITCHERS)})")
+        raise UserError(f"unknown adapter {adapter!r}: use one of {', '.join(SHORT_NAMES)} "
+                        f"or a stitcher name ({', '.join(STITCHERS)})")
     if k == 0: return 'conv3x3_with_downsample' if adapter == 'conv3x3' else f"{adapter}_no_downsample"
     return f"downsample_then_{SHORT_NAMES[adapter]}"
 
@@ -56,7 +58,8 @@ def _side(net:nn.Module, name:str, x, source:bool):
         with torch.no_grad(): y = piece.eval()(x)
     except Exception as e:
         raise UserError(f"{type(net).__name__} fails on a {tuple(x.shape[1:])} input ({type(e).__name__}: "
-                        f"{str(e).splitlines()[0] if str(e) else ''}); give the size it takes: input_shape=(C, H, W)") from None
+                        f"{str(e).splitlines()[0] if str(e) else ''}); give the size it takes: "
+                        "input_shape=(C, H, W)") from None
     finally: net.train(was)
     return _format(y, None, net), y
 

@@ -11,7 +11,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 from .errors import UserError
-from .config import ConfigError, load_config, check_train_config, did_you_mean, key_path, RUN_OPTIONS
+from .config import ConfigError, load_config, key_path, RUN_OPTIONS
+from .sweep_config import (KIND_KEYS, check_sweep, check_launcher, check_name, network_form,
+                                     check_name as _check_name)      # `_check_name`: for stitchbook.experiments, cross
 from .formats import Format, parse_format
 from .models import load_model, backend_of
 from .stages import stages as model_stages, default_input_shape
@@ -20,86 +22,27 @@ from .files import atomic_write
 from . import jobs
 
 # %% auto #0
-__all__ = ['NETWORK_KEYS', 'KIND_KEYS', 'SWEEP_KEYS', 'LAUNCHER_KEYS', 'SLURM_KEYS', 'METADATA', 'EXTRA_METADATA',
-           'KIND_METADATA', 'check_launcher', 'check_sweep', 'arch_parts', 'arch_gaps', 'network_parts', 'job_config',
-           'inside_root', 'plan', 'network_args', 'write_jobs', 'share_run', 'fill_twins']
-
-# %% ../nbs/17_sweep.ipynb #e2262b2e
-NETWORK_KEYS = ('stages', 'src_stages', 'dest_stages', 'arch', 'src_arch', 'dest_arch', 'model_args', 'input_shape')
-KIND_KEYS = ('seeds', 'lrs', 'datasets', 'baselines')     # the other experiment kinds: `stitchbook.experiments`
-SWEEP_KEYS = (NETWORK_KEYS + ('gaps', 'stitchers', 'train_config', 'reformat_options', 'project', 'metrics', 'launcher')
-              + KIND_KEYS + tuple(RUN_OPTIONS))
-LAUNCHER_KEYS = dict(executor=str, parallel=int, chunk=str, timeout_min=int, threads=int, slurm=dict)
-SLURM_KEYS = dict(partition=str, gpus=int, cpus=int, mem=str, time=int, array_parallelism=int, account=str, qos=str,
-                  extra=dict, setup=list)
-
-def _network_form(cfg:dict, source)->str:
-    forms = [f for f, keys in (('stages', ('stages',)), ('src_dest', ('src_stages', 'dest_stages')), ('arch', ('arch',)),
-                               ('src_dest_arch', ('src_arch', 'dest_arch'))) if all(k in cfg for k in keys)]
-    if len(forms) != 1:
-        raise ConfigError('stages', "name the networks one way: stages:, src_stages: + dest_stages:, arch:, or src_arch: + dest_arch:", source)
-    return forms[0]
-
-def _check_typed(d, allowed:dict, where:str, source):
-    if not isinstance(d, dict): raise ConfigError(where, f"expected a mapping with keys {', '.join(allowed)}, got {d!r}", source)
-    for k, v in d.items():
-        if k not in allowed: raise ConfigError(key_path(where, k), f"unknown key.{did_you_mean(k, allowed)}", source)
-        if not isinstance(v, allowed[k]) or isinstance(v, bool): raise ConfigError(key_path(where, k), f"expected {allowed[k].__name__}, got {v!r}", source)
-
-def check_launcher(launcher:dict, source=None):
-    "Check a sweep's `launcher:` section (executor, parallelism, chunking, Slurm resources)."
-    _check_typed(launcher, LAUNCHER_KEYS, 'launcher', source)
-    if launcher.get('executor', 'local') not in ('local', 'slurm', 'debug'):
-        raise ConfigError('launcher.executor', f"use local, slurm or debug, got {launcher['executor']!r}", source)
-    if launcher.get('chunk', 'gap') not in ('gap', 'job'):
-        raise ConfigError('launcher.chunk', f"use gap (all stitchers of a gap in one task) or job (one task each), got {launcher['chunk']!r}", source)
-    if launcher.get('parallel', 1) < 1: raise ConfigError('launcher.parallel', "give at least 1", source)
-    _check_typed(launcher.get('slurm', {}), SLURM_KEYS, 'launcher.slurm', source)
-
-def _check_name(value, key:str, source=None, example:str='across-scales')->str:
-    "Refuse a config string that becomes a folder name but could leave its parent folder."
-    why = ('is not a string' if not isinstance(value, str) else 'is empty' if not value.strip() else
-           'is an absolute path' if os.path.isabs(value) else "holds '..'" if '..' in value else
-           'holds a path separator' if any(c in value for c in '/\\\0') else '')
-    if why: raise ConfigError(key, f"{value!r} {why}; it names a folder under the output root (-o), so give one "
-                                   f"plain name without '/' or '..', e.g. {example}", source)
-    return value
-
-def check_sweep(cfg:dict, source=None)->dict:
-    "Check a sweep config's keys, folder names, gaps, stitchers and launcher; return it unchanged."
-    for k in cfg:
-        if k not in SWEEP_KEYS: raise ConfigError(k, f"unknown key in a sweep config.{did_you_mean(k, SWEEP_KEYS)}", source)
-    if 'project' in cfg: _check_name(cfg['project'], 'project', source)
-    _network_form(cfg, source)
-    for i, name in enumerate(cfg.get('stitchers') or []):
-        if name not in STITCHERS: raise ConfigError(key_path('stitchers', i), f"unknown stitcher {name!r}.{did_you_mean(name, STITCHERS)}", source)
-    for i, g in enumerate(cfg.get('gaps') or []):
-        span = g.get('blocks_to_drop') if isinstance(g, dict) else None
-        if not (isinstance(span, list) and len(span) == 2 and all(isinstance(v, int) for v in span) and 1 <= span[0] <= span[1]):
-            raise ConfigError(key_path('gaps', i), f"write {{blocks_to_drop: [first, last], num_downsamples: k}} with 1 <= first <= last, got {g!r}", source)
-    check_train_config(cfg.get('train_config') or {}, source)
-    tc = cfg.get('train_config') or {}
-    tasks = [('train_config', tc)] + [(key_path('train_config', 'tasks', i), t)
-                                      for i, t in enumerate(tc.get('tasks') or [])]
-    for key, task in tasks:     # a dataset given by name (a mapping names files to read, not a folder to write)
-        if isinstance(task.get('dataset'), str): _check_name(task['dataset'], f'{key}.dataset', source, 'fashion-mnist')
-    check_launcher(cfg.get('launcher') or {}, source)
-    return cfg
+__all__ = ['METADATA', 'EXTRA_METADATA', 'KIND_METADATA', 'arch_parts', 'arch_gaps', 'network_parts', 'job_config', 'inside_root',
+           'plan', 'network_args', 'write_jobs', 'share_run', 'fill_twins']
 
 # %% ../nbs/17_sweep.ipynb #1d8a0f44
-def arch_parts(arch:str, model_args:dict|None=None, input_shape=None)->list:
+def arch_parts(arch:str,                   # a timm, torchvision or zoo name
+               model_args:dict|None=None, # its constructor's arguments
+               input_shape=None)->list:   # (C, H, W) (default: what the model says)
     "The stages of `arch` as `Subnet` parts with full formats."
     net = load_model(arch, pretrained=False, **(model_args or {}))
     shape = tuple(input_shape or default_input_shape(net))
     parts, prev = [], Format('img', *shape)
     for s in model_stages(net, shape):
-        args = dict(model_name=arch, backend=backend_of(arch), block_input=s.start or 'x', block_output=s.end, in_format=prev.to_spec(), out_format=s.format.to_spec())
+        args = dict(model_name=arch, backend=backend_of(arch), block_input=s.start or 'x', block_output=s.end,
+                    in_format=prev.to_spec(), out_format=s.format.to_spec())
         if model_args: args['model_args'] = dict(model_args)
         parts.append({'Subnet': args}); prev = s.format
     return parts
 
-def arch_gaps(src:list, dst:list|None=None)->list:
-    "Every span `[first, last]` with a source part before it and a destination part after it, and the halvings across it."
+def arch_gaps(src:list,                # the source network's parts
+              dst:list|None=None)->list: # the destination's (default: the source's)
+    "Every span `[first, last]` with a source part before and a destination part after it, and its halvings."
     dst = src if dst is None else dst
     gaps = []
     for first in range(1, len(src) - 1):
@@ -113,25 +56,35 @@ def arch_gaps(src:list, dst:list|None=None)->list:
 # %% ../nbs/17_sweep.ipynb #4a18cb84
 def network_parts(cfg:dict)->tuple:
     "`(src_parts, dest_parts, arch name)` of a checked sweep config."
-    form = _network_form(cfg, None)
+    form = network_form(cfg)
     if form == 'stages': return cfg['stages'], cfg['stages'], cfg['stages'][0]['Subnet']['model_name']
-    if form == 'src_dest': return cfg['src_stages'], cfg['dest_stages'], f"{cfg['src_stages'][0]['Subnet']['model_name']}-{cfg['dest_stages'][0]['Subnet']['model_name']}"
+    if form == 'src_dest':
+        names = [cfg[k][0]['Subnet']['model_name'] for k in ('src_stages', 'dest_stages')]
+        return cfg['src_stages'], cfg['dest_stages'], '-'.join(names)
     shape, margs = cfg.get('input_shape'), cfg.get('model_args')
     if form == 'arch':
         p = arch_parts(cfg['arch'], margs, shape); return p, p, cfg['arch']
-    return arch_parts(cfg['src_arch'], margs, shape), arch_parts(cfg['dest_arch'], margs, shape), f"{cfg['src_arch']}-{cfg['dest_arch']}"
+    src, dst = (arch_parts(cfg[k], margs, shape) for k in ('src_arch', 'dest_arch'))
+    return src, dst, f"{cfg['src_arch']}-{cfg['dest_arch']}"
 
 # %% ../nbs/17_sweep.ipynb #815f8caf
 def _free_sizes(parts:list):
     "Drop the spatial sizes declared after the first part's input: the destination runs at another size."
     for i, p in enumerate(parts):
         for key in (('out_format',) if i == 0 else ('in_format', 'out_format')):
-            if key in p['Subnet'] and parse_format(p['Subnet'][key]).H is not None: p['Subnet'][key] = parse_format(p['Subnet'][key]).layout
+            if key in p['Subnet'] and parse_format(p['Subnet'][key]).H is not None:
+                p['Subnet'][key] = parse_format(p['Subnet'][key]).layout
 
 def _frozen(parts, frozen:bool)->list:
     return [{name: {**args, 'frozen': frozen}} for p in parts for name, args in p.items()]
 
-def job_config(cfg:dict, src:list, dst:list, gap:dict, stitcher:str, downsample_parts:bool=True)->tuple:
+# %% ../nbs/17_sweep.ipynb #d5b7e0fc
+def job_config(cfg:dict,          # the sweep config
+               src:list,          # the source network's parts
+               dst:list,          # the destination's
+               gap:dict,          # {blocks_to_drop: [first, last], num_downsamples: k}
+               stitcher:str,      # a name in `STITCHERS`
+               downsample_parts:bool=True)->tuple: # finetune keeps the gap's downsampling parts (`stages:` form)
     "`(job config, None)` for one gap and stitcher, or `(None, why it does not apply)`."
     first, last = gap['blocks_to_drop']
     if last + 1 >= len(dst) or first - 1 >= len(src): return None, f"the gap {first},{last} leaves no destination part"
@@ -140,7 +93,8 @@ def job_config(cfg:dict, src:list, dst:list, gap:dict, stitcher:str, downsample_
     k = gap.get('num_downsamples', 0)
     top = copy.deepcopy(dst[last + 1:])
     if stitcher == 'finetune':
-        kept = [dst[i] for i in range(first, last + 1) if i >= 2 and i % 2 == 0] if src is dst and downsample_parts else []
+        same = src is dst and downsample_parts
+        kept = [dst[i] for i in range(first, last + 1) if i >= 2 and i % 2 == 0] if same else []
         chain = [s_fmt] + [parse_format(p['Subnet']['out_format']) for p in kept]
         if chain[-1] != d_fmt or any(parse_format(p['Subnet']['in_format']) != f for p, f in zip(kept, chain)):
             return None, f"finetune needs matching formats, got {chain[-1]} -> {d_fmt}"
@@ -166,7 +120,8 @@ def _one_name(s)->str:
     "`s` as one folder name: the path separators in e.g. `hf-hub:timm/resnet18` become `--`."
     return str(s).replace('/', '--').replace('\\', '--')
 
-def inside_root(folder, root)->Path:
+def inside_root(folder,         # a job folder
+                root)->Path:    # the output root it must stay inside
     "`folder`, once checked that it resolves (symlinks followed) inside the output root `root`; else a `UserError`."
     f, r = Path(folder).resolve(), Path(root).resolve()
     if not f.is_relative_to(r):
@@ -187,9 +142,10 @@ def _parents(cfg:dict, src:list, dst:list, arch:str, root:Path, base:Path, name:
         net = parts[0]['Subnet']['model_name']
         job = _job(cfg, _frozen(copy.deepcopy(parts), True), test_only=True)
         folder = inside_root(base/f"parent-{name}-{_one_name(net)}", root)
-        rows.append(dict(sweep=name, role='parent', parent_of=role, network=net, arch=arch, first_deleted_block=0, last_deleted_block=0,
-                         num_downsamples=0, adapter='parent', source_stage='', dest_stage='', applies=True, why_not='',
-                         chunk='parents', folder=str(folder), root=str(root), state=jobs.state(folder), config=job))
+        rows.append(dict(sweep=name, role='parent', parent_of=role, network=net, arch=arch, first_deleted_block=0,
+                         last_deleted_block=0, num_downsamples=0, adapter='parent', source_stage='', dest_stage='',
+                         applies=True, why_not='', chunk='parents', folder=str(folder), root=str(root),
+                         state=jobs.state(folder), config=job))
     return rows
 
 def _same_as(rows:list)->list:
@@ -201,7 +157,36 @@ def _same_as(rows:list)->list:
         if key is not None: first.setdefault(key, r['folder'])
     return rows
 
-def plan(cfg, root='experiments', name:str|None=None, base_only:bool=False)->pd.DataFrame:
+# %% ../nbs/17_sweep.ipynb #74deefbc
+def _check_fit(gaps:list, src:list, dst:list, source):
+    "Refuse a gap that leaves no source part before it or no destination part after it."
+    for i, g in enumerate(gaps):
+        first, last = g['blocks_to_drop']
+        if first - 1 >= len(src) or last + 1 >= len(dst):
+            raise ConfigError(key_path('gaps', i), f"blocks_to_drop {[first, last]} does not fit the networks, which "
+                              f"have {len(src)} (source) and {len(dst)} (destination) parts: a gap keeps part 0 of the "
+                              f"source and the last part of the destination, so give 1 <= first <= last <= "
+                              f"{len(dst) - 2}", source)
+
+def _stitch_rows(cfg:dict, nets:tuple, gap:dict, stitchers:list, form:str, root:Path, base:Path, name:str)->list:
+    "The rows of one gap: a job per stitcher, or the reason it does not apply."
+    (src, dst, arch), (first, last) = nets, gap['blocks_to_drop']
+    rows = []
+    for st in stitchers:
+        job, why = job_config(cfg, src, dst, gap, st, downsample_parts=form == 'stages')
+        folder = inside_root(base/f"train-{name}-gap-{first},{last}-adapter-{st}", root)
+        rows.append(dict(sweep=name, role='stitch', parent_of='', network='', arch=arch, first_deleted_block=first,
+                         last_deleted_block=last, num_downsamples=gap.get('num_downsamples', 0), adapter=st,
+                         source_stage=_stage_name(src, first - 1, form), dest_stage=_stage_name(dst, last + 1, form),
+                         applies=job is not None, why_not=why or '', chunk=f"gap-{first},{last}", folder=str(folder),
+                         root=str(root), state=jobs.state(folder) if job is not None else 'skipped', config=job))
+    return rows
+
+# %% ../nbs/17_sweep.ipynb #94edc75f
+def plan(cfg,                       # a sweep config: a path or a mapping
+         root='experiments',        # the output root
+         name:str|None=None,        # the sweep's name (default: the config file's name)
+         base_only:bool=False)->pd.DataFrame: # plan the base sweep of a config with other experiment kinds
     "One row per gap × stitcher of a sweep config (a path or a mapping), and one per parent network."
     source = Path(cfg) if isinstance(cfg, (str, Path)) else getattr(cfg, 'path', None)
     if isinstance(cfg, (str, Path)): cfg = load_config(cfg)
@@ -210,25 +195,14 @@ def plan(cfg, root='experiments', name:str|None=None, base_only:bool=False)->pd.
     if kinds and not base_only:
         raise ConfigError(kinds[0], "this sweep has more than one experiment kind in it; plan it with "
                           "stitchbook.experiments.plan_experiment (what stitch-sweep does)", source)
-    name = _check_name(name or (source.stem if source else 'sweep'), 'sweep name', source, 'the config file name')
-    form = _network_form(cfg, None)
-    src, dst, arch = network_parts(cfg)
+    name = check_name(name or (source.stem if source else 'sweep'), 'sweep name', source, 'the config file name')
+    src, dst, arch = nets = network_parts(cfg)
     gaps = cfg.get('gaps') or arch_gaps(src, dst)
-    stitchers = cfg.get('stitchers') or list(STITCHERS)
+    _check_fit(gaps, src, dst, source)
     root = Path(root)
     base = root/cfg.get('project', 'across-scales')/name
-    rows = []
-    for gap in gaps:
-        first, last = gap['blocks_to_drop']
-        for st in stitchers:
-            job, why = job_config(cfg, src, dst, gap, st, downsample_parts=form == 'stages')
-            folder = inside_root(base/f"train-{name}-gap-{first},{last}-adapter-{st}", root)
-            ok = first - 1 < len(src) and last + 1 < len(dst)
-            rows.append(dict(sweep=name, role='stitch', parent_of='', network='', arch=arch, first_deleted_block=first, last_deleted_block=last,
-                             num_downsamples=gap.get('num_downsamples', 0), adapter=st,
-                             source_stage=_stage_name(src, first - 1, form) if ok else '', dest_stage=_stage_name(dst, last + 1, form) if ok else '',
-                             applies=job is not None, why_not=why or '', chunk=f"gap-{first},{last}", folder=str(folder),
-                             root=str(root), state=jobs.state(folder) if job is not None else 'skipped', config=job))
+    rows = [r for gap in gaps for r in _stitch_rows(cfg, nets, gap, cfg.get('stitchers') or list(STITCHERS),
+                                                    network_form(cfg), root, base, name)]
     return pd.DataFrame(_same_as(_parents(cfg, src, dst, arch, root, base, name) + rows))
 
 # %% ../nbs/17_sweep.ipynb #9073bc1c
@@ -244,7 +218,9 @@ def network_args(spec)->list:
 
 def _given(v)->bool: return v is not None and v == v and v != ''     # not None, NaN or ''
 
-def write_jobs(p:pd.DataFrame, pretrained:bool|None=None, force:bool=False)->list:
+def write_jobs(p:pd.DataFrame,             # a plan
+               pretrained:bool|None=None, # `False`: every network part gets `pretrained: false`
+               force:bool=False)->list:   # rewrite jobs that ran with another config
     "Write `config.yml` and `metadata.yml` for every applicable job of plan `p`; return the folders."
     files = []
     for _, row in p[p.applies].iterrows():
@@ -258,8 +234,9 @@ def write_jobs(p:pd.DataFrame, pretrained:bool|None=None, force:bool=False)->lis
     changed = [f for f, cfg, _ in files if not force and jobs.config_file(f).exists()
                and jobs.config_file(f).read_text() != cfg and jobs.has_run(f)]
     if changed:
-        raise UserError(f"{len(changed)} job(s) already ran with a different config, e.g. {changed[0]}: their results would no longer "
-                        "match their config.yml. Rerun them from scratch with --force, or write this sweep elsewhere with -o")
+        raise UserError(f"{len(changed)} job(s) already ran with a different config, e.g. {changed[0]}: their results "
+                        "would no longer match their config.yml. Rerun them from scratch with --force, or write "
+                        "this sweep elsewhere with -o")
     for folder, cfg, meta in files:
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write(jobs.config_file(folder), lambda f: f.write_text(cfg))
@@ -267,7 +244,8 @@ def write_jobs(p:pd.DataFrame, pretrained:bool|None=None, force:bool=False)->lis
     return [f for f, _, _ in files]
 
 # %% ../nbs/17_sweep.ipynb #49662121
-def share_run(original, twin)->bool:
+def share_run(original,      # a job folder
+              twin)->bool:   # a job folder with the same config
     "Give `twin`, a job with the same config, the results of `original` if it is done; whether it was."
     original, twin = Path(original), Path(twin)
     if jobs.state(original) != 'done': return False

@@ -48,15 +48,19 @@ class MultiTaskLoader(ResumableLoader):
         for l, t in zip(self.loaders, s['tasks']): l.load_state_dict(t)
 
 # %% ../nbs/12a_tasks.ipynb #4dd20d11
-def make_task_data(train_config:dict, data_path=None, workers:int=0)->list:
+def make_task_data(train_config:dict,   # a `train_config` with `tasks`
+                   data_path=None,      # where datasets live
+                   workers:int=0)->list: # data-loading workers
     "`[(name, Data)]`, one per task of `train_config['tasks']`."
     shared = {k: v for k, v in train_config.items() if k != 'tasks'}
     out = []
     for i, task in enumerate(train_config['tasks']):
-        tc = {**shared, **task, 'data_preprocessing': {**(shared.get('data_preprocessing') or {}), **(task.get('data_preprocessing') or {})}}
+        pre = {**(shared.get('data_preprocessing') or {}), **(task.get('data_preprocessing') or {})}
+        tc = {**shared, **task, 'data_preprocessing': pre}
         data = make_data(tc, data_path, workers)
         if out and data.input_shape != out[0][1].input_shape:
             raise ConfigError(f'train_config.tasks[{i}]', f"gives images of shape {data.input_shape}, but task 0 gives "
-                              f"{out[0][1].input_shape}; the model is shared, so set the same data_preprocessing.image_size and channels")
+                              f"{out[0][1].input_shape}; the model is shared, so set the same "
+                              "data_preprocessing.image_size and channels")
         out.append((f"task{i}-{data.info.name}", data))
     return out

@@ -32,7 +32,9 @@ def make_scheduler(opt, tc:dict):
     args = dict(tc.get('lr_scheduler_args') or {})
     cadence = args.pop('cadence', tc.get('lr_scheduler_cadence', 'epochs'))
     try: return getattr(torch.optim.lr_scheduler, tc['lr_scheduler'])(opt, **args), cadence
-    except TypeError as e: raise UserError(f"train_config.lr_scheduler_args: {tc['lr_scheduler']} does not take these arguments ({e})") from None
+    except TypeError as e:
+        raise UserError(f"train_config.lr_scheduler_args: {tc['lr_scheduler']} does not take these arguments ({e})"
+                        ) from None
 
 # %% ../nbs/15_train.ipynb #42b4e03b
 _one_hot_mse = lambda out, y: F.mse_loss(out, F.one_hot(y, out.shape[1]).float())
@@ -104,7 +106,8 @@ class Run:
 def rng_state()->dict:
     "Python, NumPy and torch random states, as plain values and tensors."
     np_state = np.random.get_state()
-    out = dict(python=random.getstate(), numpy=[np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:]],
+    numpy_state = [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:]]
+    out = dict(python=random.getstate(), numpy=numpy_state,
                torch=torch.get_rng_state())
     if torch.cuda.is_available(): out['cuda'] = torch.cuda.get_rng_state_all()
     return out
@@ -170,7 +173,8 @@ def train_epoch(run:Run, progress:bool=False)->dict:
     from tqdm.auto import tqdm
     run.model.train()
     total, loss_sum, correct, start = 0, 0., 0, time.time()
-    bar = tqdm(total=len(run.train), initial=run.train.state_dict()['next_batch'], desc=f"epoch {run.epoch + 1}", disable=not progress, leave=False, mininterval=2)
+    bar = tqdm(total=len(run.train), initial=run.train.state_dict()['next_batch'], desc=f"epoch {run.epoch + 1}",
+               disable=not progress, leave=False, mininterval=2)
     for x, y in run.train:
         y = y.to(run.device)
         out = _forward(run, x)
@@ -182,17 +186,20 @@ def train_epoch(run:Run, progress:bool=False)->dict:
                            "lower the learning rate (train_config.optimizer_args.lr), set max_grad_norm, or check the data")
         run.opt.zero_grad(set_to_none=True)
         loss.backward()
-        if run.max_grad_norm: nn.utils.clip_grad_norm_([p for g in run.opt.param_groups for p in g['params']], run.max_grad_norm)
+        if run.max_grad_norm:
+            nn.utils.clip_grad_norm_([p for g in run.opt.param_groups for p in g['params']], run.max_grad_norm)
         run.opt.step()
         if run.sched and run.cadence == 'steps': run.sched.step()
         run.step += 1
         n = len(y); total += n; loss_sum += value * n; correct += (out.argmax(1) == y).sum().item()
-        bar.update(); bar.set_postfix(loss=f"{loss_sum / total:.3f}", acc=f"{correct / total:.3f}", img_s=f"{total / (time.time() - start):.0f}", refresh=False)
+        bar.update(); bar.set_postfix(loss=f"{loss_sum / total:.3f}", acc=f"{correct / total:.3f}",
+                                      img_s=f"{total / (time.time() - start):.0f}", refresh=False)
     bar.close()
     if run.sched and run.cadence != 'steps': run.sched.step()
     secs = time.time() - start
     total, loss_sum, correct = all_sum(total, loss_sum, correct)
-    return dict(loss=loss_sum / max(total, 1), accuracy=correct / max(total, 1), seconds=secs, images_per_second=total / max(secs, 1e-9))
+    return dict(loss=loss_sum / max(total, 1), accuracy=correct / max(total, 1), seconds=secs,
+                images_per_second=total / max(secs, 1e-9))
 
 # %% ../nbs/15_train.ipynb #a146c44b
 def _metric_columns(prefix:str, m:dict, topk:tuple)->dict:

@@ -6,7 +6,8 @@ Docs: https://stitchbook.github.io/stitchbook/zoo.html.md"""
 
 # %% ../nbs/13_zoo.ipynb #2a6186c9
 from __future__ import annotations
-import json, time
+import contextvars, json, time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 import timm, torch
@@ -16,11 +17,11 @@ from fastcore.script import call_parse
 from .errors import UserError, user_errors
 from .models import register_backend
 from .data import make_data, default_data_path, DATASETS
-from .files import atomic_write, sha256
+from .files import atomic_write, sha256, tensor_bytes
 
 # %% auto #0
 __all__ = ['ZOO', 'ENTRY_KEYS', 'ZooSpec', 'build_zoo_arch', 'evaluate', 'train_zoo_model', 'read_manifest', 'check_entry',
-           'ensure_zoo', 'load_zoo_model', 'stitch_zoo']
+           'ensure_zoo', 'no_training', 'load_zoo_model', 'stitch_zoo']
 
 # %% ../nbs/13_zoo.ipynb #e8ebeb53
 @dataclass(frozen=True)
@@ -61,20 +62,23 @@ def evaluate(model:nn.Module, loader)->float:
         for x, y in loader: correct += (model(x).argmax(1) == y).sum().item(); total += len(y)
     return correct / total
 
+# %% ../nbs/13_zoo.ipynb #c972edc0
 def train_zoo_model(spec:ZooSpec, data_path=None, progress:bool=True):
     "Train `spec` from scratch on Fashion-MNIST: (model, test accuracy, seconds)."
+    pre = {'image_size': spec.image_size, **({'subset': spec.subset} if spec.subset else {})}
     data = make_data({'dataset': 'fashion-mnist', 'batch_size': spec.batch_size, 'seed': spec.seed,
-                      'data_preprocessing': {'image_size': spec.image_size, **({'subset': spec.subset} if spec.subset else {})}}, data_path)
+                      'data_preprocessing': pre}, data_path)
     torch.manual_seed(spec.seed)
     det = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True, warn_only=True)
     try:
         model = build_zoo_arch(spec)
         opt = torch.optim.AdamW(model.parameters(), lr=spec.lr, weight_decay=0.05)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, spec.lr, total_steps=spec.epochs * len(data.train), pct_start=0.15)
+        steps = spec.epochs * len(data.train)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, spec.lr, total_steps=steps, pct_start=0.15)
         start = time.time()
         from tqdm.auto import tqdm
-        bar = tqdm(total=spec.epochs * len(data.train), desc=f"zoo {spec.name}", disable=not progress, leave=False, mininterval=2)
+        bar = tqdm(total=steps, desc=f"zoo {spec.name}", disable=not progress, leave=False, mininterval=2)
         for _ in range(spec.epochs):
             model.train()
             for x, y in data.train:
@@ -86,30 +90,56 @@ def train_zoo_model(spec:ZooSpec, data_path=None, progress:bool=True):
     finally: torch.use_deterministic_algorithms(det)
 
 # %% ../nbs/13_zoo.ipynb #c2d5024e
-ENTRY_KEYS = dict(name=str, arch=str, kwargs=dict, file=str, sha256=str, seed=int, epochs=int, accuracy=float, params=int)
+ENTRY_KEYS = dict(name=str, arch=str, kwargs=dict, file=str, sha256=str, seed=int, epochs=int, accuracy=float,
+                  params=int)
 
 def read_manifest(zoo_dir:Path)->list:
     "The manifest's entries, checked for shape; `[]` when there is none."
     path = Path(zoo_dir)/'manifest.json'
     if not path.exists(): return []
     try: entries = json.loads(path.read_text())
-    except json.JSONDecodeError as e: raise UserError(f"{path}: not valid JSON ({e}); delete it to retrain the zoo") from None
+    except json.JSONDecodeError as e:
+        raise UserError(f"{path}: not valid JSON ({e}); delete it to retrain the zoo") from None
     if not isinstance(entries, list): raise UserError(f"{path}: the manifest is a list of entries")
     for i, e in enumerate(entries):
-        bad = [k for k, t in ENTRY_KEYS.items() if not isinstance(e.get(k), t) or (t is int and isinstance(e.get(k), bool))]
+        bad = [k for k, t in ENTRY_KEYS.items()
+               if not isinstance(e.get(k), t) or (t is int and isinstance(e.get(k), bool))]
         if bad: raise UserError(f"{path}: entry {i} has missing or mistyped keys {bad}; delete it to retrain the zoo")
     return entries
 
-def check_entry(entry:dict|None, spec:ZooSpec, zoo_dir:Path)->str|None:
+def check_entry(entry:dict|None,   # a manifest entry, `None` when the manifest has none
+                spec:ZooSpec,       # the recipe it should stand for
+                zoo_dir:Path        # the zoo folder, holding its weights file
+               )->str|None:
     "Why `entry` cannot stand for `spec` (or `None` when it can)."
     if entry is None: return "not trained yet"
-    if (entry['arch'], entry['kwargs'], entry['seed'], entry['epochs']) != (spec.arch, spec.model_kwargs(), spec.seed, spec.epochs):
+    recipe = (spec.arch, spec.model_kwargs(), spec.seed, spec.epochs)
+    if (entry['arch'], entry['kwargs'], entry['seed'], entry['epochs']) != recipe:
         return "its recipe changed"
     file = Path(zoo_dir)/entry['file']
     if not file.is_file(): return f"{file.name} is missing"
     if sha256(file) != entry['sha256']: return f"{file.name} does not match its SHA-256 (changed or corrupt)"
 
 # %% ../nbs/13_zoo.ipynb #6dbdfb53
+_NO_TRAINING = contextvars.ContextVar('no_training', default=None)    # the command that must not train, if any
+
+def _refuse(name:str, why:str):
+    command = _NO_TRAINING.get()
+    raise UserError(f"zoo model {name!r} would have to be trained ({why}), and {command} does not train. Train it "
+                    f"with `stitch-zoo --names {name}` (a few minutes on a CPU) and run {command} again, or use random "
+                    "weights (--no-pretrained)")
+
+def _train_entry(name:str, spec:ZooSpec, why:str, zoo_dir:Path, data_path, progress:bool)->dict:
+    "Train `spec`, save its weights (the same weights, the same file) and return its manifest entry."
+    if progress: print(f"zoo: training {name} ({spec.arch}, {spec.epochs} epochs): {why}", flush=True)
+    model, acc, secs = train_zoo_model(spec, data_path, progress)
+    file, weights = zoo_dir/f"{name}.pt", tensor_bytes(model.state_dict())
+    atomic_write(file, lambda p: p.write_bytes(weights))
+    return dict(name=name, arch=spec.arch, kwargs=spec.model_kwargs(), file=file.name, sha256=sha256(file),
+                seed=spec.seed, epochs=spec.epochs, accuracy=round(acc, 4),
+                params=sum(p.numel() for p in model.parameters()), image_size=spec.image_size,
+                train_seconds=round(secs, 1))
+
 def ensure_zoo(names=None,              # zoo names (default: all of `specs`)
                specs:dict=None,         # name -> ZooSpec (default: `ZOO`)
                data_path=None,          # where Fashion-MNIST (and, by default, `zoo/`) live
@@ -123,29 +153,36 @@ def ensure_zoo(names=None,              # zoo names (default: all of `specs`)
     entries = {e['name']: e for e in read_manifest(zoo_dir)}
     for name in names or list(specs):
         if name not in specs: raise UserError(f"unknown zoo model {name!r}; the zoo has {', '.join(specs)}")
-        spec = specs[name]
-        why = 'retraining on request' if force else check_entry(entries.get(name), spec, zoo_dir)
+        why = 'retraining on request' if force else check_entry(entries.get(name), specs[name], zoo_dir)
         if why is None: continue
-        if progress: print(f"zoo: training {name} ({spec.arch}, {spec.epochs} epochs): {why}", flush=True)
-        model, acc, secs = train_zoo_model(spec, data_path, progress)
-        file = zoo_dir/f"{name}.pt"
-        atomic_write(file, lambda p: torch.save(model.state_dict(), p))
-        entries[name] = dict(name=name, arch=spec.arch, kwargs=spec.model_kwargs(), file=file.name, sha256=sha256(file),
-                             seed=spec.seed, epochs=spec.epochs, accuracy=round(acc, 4), params=sum(p.numel() for p in model.parameters()),
-                             image_size=spec.image_size, train_seconds=round(secs, 1))
+        if _NO_TRAINING.get(): _refuse(name, why)
+        entries[name] = _train_entry(name, specs[name], why, zoo_dir, data_path, progress)
         atomic_write(zoo_dir/'manifest.json', lambda p: p.write_text(json.dumps(list(entries.values()), indent=1)))
     return [entries[n] for n in names or list(specs)]
 
+# %% ../nbs/13_zoo.ipynb #66258768
+@contextmanager
+def no_training(command:str):   # the command that promises not to train, named in the error (`stitch-check`)
+    "Within the block, a zoo model that would need training is an error that says how to train it."
+    token = _NO_TRAINING.set(command)
+    try: yield
+    finally: _NO_TRAINING.reset(token)
+
 # %% ../nbs/13_zoo.ipynb #ec8b17eb
-def load_zoo_model(name:str, pretrained:bool=True, data_path=None, **kwargs)->nn.Module:
+def load_zoo_model(name:str,               # a zoo name (`ZOO`)
+                   pretrained:bool=True,   # its trained weights (training it first if needed), or none
+                   data_path=None,         # where Fashion-MNIST and `zoo/` live (default: `default_data_path()`)
+                   **kwargs)->nn.Module:   # timm arguments: only the ones it was trained with, when `pretrained`
     "The zoo network `name`: trained weights if `pretrained` (training it if needed), else untrained."
     spec = ZOO[name]
     clash = {k: v for k, v in kwargs.items() if spec.model_kwargs().get(k, v) != v}
-    if clash and pretrained: raise UserError(f"zoo model {name!r} was trained with {spec.model_kwargs()}; it cannot take {clash}")
+    if clash and pretrained:
+        raise UserError(f"zoo model {name!r} was trained with {spec.model_kwargs()}; it cannot take {clash}")
     model = build_zoo_arch(spec)
     if pretrained:
         entry, = ensure_zoo([name], data_path=data_path)
-        model.load_state_dict(torch.load(Path(data_path or default_data_path())/'zoo'/entry['file'], map_location='cpu', weights_only=True))
+        file = Path(data_path or default_data_path())/'zoo'/entry['file']
+        model.load_state_dict(torch.load(file, map_location='cpu', weights_only=True))
         model.zoo_accuracy = entry['accuracy']
         model.weights_from = {'source': 'zoo', 'name': name, 'file': entry['file'], 'sha256': entry.get('sha256')}
     return model.eval()

@@ -1,9 +1,10 @@
 """The bad-config corpus: every file in tests/bad_configs/ must fail `stitch-check` before training, with one paragraph
-that names the key path and the fix (its `# expect:` line), and no traceback."""
+that names the key path and the fix (its `# expect:` line), and no traceback: through the command's front door
+(`stitchbook.cli`, which checks what needs no model first) and through `stitchbook.assembly.stitch_check` itself."""
 import os, subprocess, sys
 from pathlib import Path
 import pytest
-from stitchbook.assembly import stitch_check
+from stitchbook import assembly, cli
 
 CORPUS = Path(__file__).parent/'bad_configs'
 CASES = sorted(p for p in CORPUS.rglob('*.yml') if p.read_text().startswith('# expect:'))
@@ -12,8 +13,9 @@ def expected(path): return path.read_text().splitlines()[0].removeprefix('# expe
 
 def test_corpus_is_large_enough(): assert len(CASES) >= 20
 
+@pytest.mark.parametrize('stitch_check', [cli.stitch_check, assembly.stitch_check], ids=['cli', 'assembly'])
 @pytest.mark.parametrize('path', CASES, ids=lambda p: p.stem)
-def test_bad_config_fails_with_key_path(path, capsys):
+def test_bad_config_fails_with_key_path(path, stitch_check, capsys):
     with pytest.raises(SystemExit) as e: stitch_check(str(path), no_pretrained=True)
     assert e.value.code == 2
     err = capsys.readouterr().err
@@ -23,7 +25,7 @@ def test_bad_config_fails_with_key_path(path, capsys):
 
 def test_cli_error_has_no_traceback():
     exe = Path(sys.executable).parent/'stitch-check'
-    r = subprocess.run([str(exe), str(CORPUS/'channel_mismatch.yml'), '--no-pretrained'], capture_output=True, text=True,
-                       env={**os.environ, 'HF_HUB_OFFLINE': '1'})
+    r = subprocess.run([str(exe), '-c', str(CORPUS/'channel_mismatch.yml'), '--no-pretrained'], capture_output=True,
+                       text=True, env={**os.environ, 'HF_HUB_OFFLINE': '1'})
     assert r.returncode == 2 and 'Traceback' not in r.stderr
     assert 'assembly[1].SimpleAdapter.in_channels' in r.stderr and r.stdout == ''

@@ -8,17 +8,23 @@ from stitchbook.errors import UserError
 needs_debian = pytest.mark.skipif(not DEBIAN_FMNIST.exists(), reason="apt-get install dataset-fashion-mnist (./run.sh test does)")
 
 @needs_debian
-def test_fashion_mnist_comes_from_the_debian_package(tmp_path):
-    assert find_fashion_mnist(tmp_path, download=False) == DEBIAN_FMNIST   # an empty data path falls through to Debian's copy
-    fm = load_fashion_mnist(tmp_path, download=False)
+def test_fashion_mnist_comes_from_the_debian_package(tmp_path, monkeypatch):
+    monkeypatch.setenv('STITCHBOOK_DATA', str(tmp_path))                   # an empty default data folder: Debian's copy
+    assert find_fashion_mnist(None, download=False) == DEBIAN_FMNIST
+    fm = load_fashion_mnist(None, download=False)
     (xtr, ytr), (xte, yte) = fm['train'], fm['test']
     assert (xtr.shape, xte.shape) == ((60000, 1, 28, 28), (10000, 1, 28, 28)) and xtr.dtype == torch.uint8
     assert torch.bincount(ytr).tolist() == [6000] * 10 and torch.bincount(yte).tolist() == [1000] * 10
     assert 70 < xtr.float().mean() < 80          # the real images (mean pixel ~72.9), not noise
 
-def test_missing_dataset_says_how_to_get_it(tmp_path):
+def test_missing_dataset_says_how_to_get_it(tmp_path, monkeypatch):
+    monkeypatch.setenv('STITCHBOOK_DATA', str(tmp_path))
     with pytest.raises(UserError, match=r"Fashion-MNIST not found.*apt-get install dataset-fashion-mnist.*run once while online"):
-        find_fashion_mnist(tmp_path, download=False, system_path=tmp_path/'no-debian')
+        find_fashion_mnist(None, download=False, system_path=tmp_path/'no-debian')
+
+def test_a_named_data_path_without_the_data_is_an_error(tmp_path):
+    with pytest.raises(UserError, match=str(tmp_path)):
+        find_fashion_mnist(tmp_path, download=False)
 
 def test_bad_data_path_is_named():
     with pytest.raises(ConfigError, match=r"data_path: no such folder /definitely/not/here; create it"):

@@ -1,4 +1,5 @@
-"Launching sweeps: a local sweep killed mid-way and re-run runs every job exactly once; Slurm submission without a cluster."
+"""Launching sweeps: a local sweep killed mid-way and re-run runs every job exactly once; a failure stays with its job;
+Slurm submission without a cluster; `--force` and `--force-changed`."""
 import glob, json, os, signal, subprocess, sys, time
 from pathlib import Path
 import pandas as pd
@@ -24,7 +25,8 @@ STATUS = str(Path(sys.executable).parent/'stitch-status')
 needs_data = pytest.mark.skipif(not DEBIAN_FMNIST.exists(), reason="needs Fashion-MNIST")
 
 def _events(root):
-    return {Path(f).parent.name: [json.loads(l)['event'] for l in open(f)] for f in glob.glob(f"{root}/*/attempts.jsonl")}
+    return {Path(f).parent.name: [json.loads(l)['event'] for l in open(f)]
+            for f in glob.glob(f"{root}/*/attempts.jsonl")}
 
 @needs_data
 def test_local_sweep_killed_midway_then_rerun_runs_each_job_exactly_once(tmp_path):
@@ -35,7 +37,7 @@ def test_local_sweep_killed_midway_then_rerun_runs_each_job_exactly_once(tmp_pat
     proc = subprocess.Popen(args, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     t0, killed_mid_training = time.time(), False
     try:
-        while time.time() - t0 < 240 and proc.poll() is None:      # kill once a stitch is done and the next one is training
+        while time.time() - t0 < 240 and proc.poll() is None:      # kill once a stitch is done and the next trains
             ev = _events(root)
             done = [k for k, v in ev.items() if 'done' in v and k.startswith('train-')]
             busy = [k for k, v in ev.items() if v == ['start'] and (root/k/'checkpoint-last.pt').exists()]
@@ -43,7 +45,7 @@ def test_local_sweep_killed_midway_then_rerun_runs_each_job_exactly_once(tmp_pat
             time.sleep(0.05)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)             # the launcher and submitit's processes: one process group
-        for f in root.glob('*/status.json'):            # and the notebook kernels, which papermill starts in sessions of their own
+        for f in root.glob('*/status.json'):            # and the notebook kernels, in sessions of their own
             s = json.loads(f.read_text())
             if s.get('state') == 'running' and s.get('pid'):
                 try: os.kill(s['pid'], signal.SIGKILL)
@@ -79,8 +81,12 @@ def test_a_failed_job_does_not_stop_the_others_and_status_shows_its_traceback_an
     broken = folders[2]/'config.yml'
     broken.write_text(broken.read_text().replace('optimizer', 'optimiser') if 'optimizer' in broken.read_text()
                       else broken.read_text().replace('train_config:', 'train_config:\n  epochz: 1', 1))
-    states = launch(p, pretrained=False, progress=False)
+    states = launch(p, pretrained=False, parallel=1, progress=False)
     assert states.state.tolist().count('failed') == 1 and states.state.tolist().count('done') == 3
+    kernels = {json.loads((f/'status.json').read_text())['pid'] for f in folders}
+    assert len(kernels) == 1 and os.getpid() not in kernels                 # parallel 1: one worker, one kernel
+    for f in folders:                                                       # each job its own executed notebook
+        assert f'folders = ["{f.resolve()}"]' in (f/'job.ipynb').read_text().replace('\\"', '"')
     r = subprocess.run([STATUS, '-c', str(cfg), '-o', str(out)], capture_output=True, text=True)
     assert r.returncode == 1                                                 # a failed job: scripts and CI notice
     assert f"== {folders[2].name} failed: ConfigError" in r.stdout and 'epochz' in r.stdout and 'Traceback' in r.stdout
@@ -88,14 +94,15 @@ def test_a_failed_job_does_not_stop_the_others_and_status_shows_its_traceback_an
     assert Path(log).exists() and '.submitit' in log
     fixed = broken.read_text().replace('  epochz: 1\n', '')
     broken.write_text(fixed)
-    states = launch(plan(cfg, out), pretrained=False, progress=False)        # the failed job is retried, the rest skipped
+    states = launch(plan(cfg, out), pretrained=False, progress=False)        # the failed job is retried, no other
     assert states.folder.tolist() == [str(folders[2])] and states.state.tolist() == ['done']
 
 def test_slurm_submits_one_job_array_per_sweep_with_the_resources_asked(tmp_path):
     from submitit.slurm.test_slurm import mocked_slurm
     import cloudpickle
     cfg = tmp_path/'s.yml'
-    cfg.write_text(SWEEP.replace('stitchers: [', 'stitchers: [bottleneck_no_downsample, ').replace('chunk: job', 'chunk: gap'))
+    cfg.write_text(SWEEP.replace('stitchers: [', 'stitchers: [bottleneck_no_downsample, ')
+                   .replace('chunk: job', 'chunk: gap'))
     p = plan(cfg, tmp_path/'exp')
     write_jobs(p, pretrained=False)
     slurm = dict(partition='gpu', gpus=1, cpus=8, mem='32G', time=90, array_parallelism=3, account='vision',
@@ -103,18 +110,22 @@ def test_slurm_submits_one_job_array_per_sweep_with_the_resources_asked(tmp_path
     with mocked_slurm() as mock:
         states = launch(p, executor='slurm', slurm=slurm, pretrained=False, chunk='job', progress=False)
         from stitchbook.jobs import write_status
-        write_status(p.folder[2], 'running', host='node7', pid=4242)           # as the task does when it starts on a node
+        write_status(p.folder[2], 'running', host='node7', pid=4242)           # as a task starting on a node does
         running = status(p)
         mock.set_job_state('12', 'CANCELLED by 1000', array=5)              # e.g. scancel, or a node failure
         cancelled = status(p)
-        again = launch(plan(cfg, tmp_path/'exp'), executor='slurm', slurm=slurm, pretrained=False, chunk='job', progress=False)
-    assert running.state.tolist() == ['queued', 'queued', 'running', 'queued', 'queued'] and set(running.slurm) == {'RUNNING'}   # a relaunch leaves them alone
+        again = launch(plan(cfg, tmp_path/'exp'), executor='slurm', slurm=slurm, pretrained=False, chunk='job',
+                       progress=False)
+    assert running.state.tolist() == ['queued', 'queued', 'running', 'queued', 'queued']   # a relaunch leaves them
+    assert set(running.slurm) == {'RUNNING'}
     assert set(cancelled.state) == {'interrupted'} and set(cancelled.slurm) == {'CANCELLED by 1000'}
-    assert len(again) == 5 and json.loads((Path(p.folder[1])/'status.json').read_text())['job_id'] == '13_1'   # resubmitted
+    assert len(again) == 5                                                    # resubmitted
+    assert json.loads((Path(p.folder[1])/'status.json').read_text())['job_id'] == '13_1'
     subs = sorted((tmp_path/'exp').rglob('*_submission.sh'))
     assert [f.name for f in subs] == ['12_submission.sh', '13_submission.sh']  # one array per launch of the sweep
     sbatch = subs[0].read_text()
-    for line in ['#SBATCH --array=0-4%3', '#SBATCH --partition=gpu', '#SBATCH --gpus-per-node=1', '#SBATCH --cpus-per-task=8',
+    for line in ['#SBATCH --array=0-4%3', '#SBATCH --partition=gpu', '#SBATCH --gpus-per-node=1',
+                 '#SBATCH --cpus-per-task=8',
                  '#SBATCH --mem=32G', '#SBATCH --time=90', '#SBATCH --account=vision', '#SBATCH --constraint=a100',
                  '#SBATCH --job-name=stitchbook-s', '#SBATCH --signal=USR2@120', 'source ~/venv/bin/activate']:
         assert line in sbatch, (line, sbatch)
@@ -123,7 +134,7 @@ def test_slurm_submits_one_job_array_per_sweep_with_the_resources_asked(tmp_path
     calls = [cloudpickle.loads(f.read_bytes()) for f in pickles]
     assert [c.args[0] for c in calls] == [[f] for f in p[p.applies].folder]   # task i runs job i
     assert all(c.args[2] is False for c in calls)                             # --no-pretrained travels with the task
-    assert type(calls[0].function).__name__ == 'JobTask' and hasattr(calls[0].function, 'checkpoint')   # requeued on preemption
+    assert type(calls[0].function).__name__ == 'JobTask' and hasattr(calls[0].function, 'checkpoint')   # requeued
     st = json.loads((Path(p.folder[1])/'status.json').read_text())
     assert st['state'] == 'queued' and st['log'].endswith('13_1_0_log.out')
 
@@ -140,7 +151,7 @@ def test_a_preempted_task_is_requeued_by_submitit_and_its_job_resumes(tmp_path):
     assert (folder/'checkpoint-last.pt').exists() and not job.done()
     import psutil
     task, = psutil.Process(job._process.pid).children()   # the task under submitit's local controller
-    task.send_signal(signal.SIGUSR2)                     # what Slurm, or the controller near its time limit, sends to a task
+    task.send_signal(signal.SIGUSR2)                     # what Slurm, or the controller near its time limit, sends
     assert job.result() == ['done']                      # submitit requeued the task; it finished the job
     assert [a['event'] for a in attempts(folder)] == ['start', 'start', 'done']
     assert list(pd.read_parquet(folder/'result-0.parquet').Epoch) == [0, 1, 2, 3, 4]
@@ -149,7 +160,86 @@ def test_a_preempted_task_is_requeued_by_submitit_and_its_job_resumes(tmp_path):
 def test_slurm_without_sbatch_is_a_clear_error_before_anything_is_written(tmp_path):
     cfg, out = tmp_path/'s.yml', tmp_path/'exp'
     cfg.write_text(SWEEP)
-    r = subprocess.run([EXE, '-c', str(cfg), '-o', str(out), '--executor', 'slurm', '--no-pretrained'], capture_output=True, text=True,
+    r = subprocess.run([EXE, '-c', str(cfg), '-o', str(out), '--executor', 'slurm', '--no-pretrained'],
+                       capture_output=True, text=True,
                        env={**os.environ, 'PATH': str(Path(sys.executable).parent)})
     assert r.returncode == 2 and 'needs `sbatch` on the PATH' in r.stderr and 'Traceback' not in r.stderr
     assert not out.exists()
+
+def test_force_cancels_the_slurm_tasks_still_queued_before_it_resubmits(tmp_path):
+    from submitit.slurm.test_slurm import mocked_slurm
+    cfg = tmp_path/'s.yml'
+    cfg.write_text(SWEEP.replace('chunk: job', 'chunk: gap'))
+    p = plan(cfg, tmp_path/'exp')
+    write_jobs(p, pretrained=False)
+    calls = []
+    with mocked_slurm() as mock:
+        sbatch, scancel = mock.sbatch, mock.scancel
+        mock.sbatch = lambda args: calls.append(['sbatch']) or sbatch(args)
+        mock.scancel = lambda args: calls.append(['scancel', *args]) or scancel(args)
+        launch(p, executor='slurm', pretrained=False, progress=False)              # array 12: the parent, the gap
+        old = {json.loads((Path(f)/'status.json').read_text())['job_id'] for f in p.folder}
+        launch(plan(cfg, tmp_path/'exp'), executor='slurm', pretrained=False, progress=False)   # queued: left alone
+        launch(plan(cfg, tmp_path/'exp'), executor='slurm', pretrained=False, force=True, progress=False)
+    assert old == {'12_0', '12_1'}
+    assert calls == [['sbatch'], ['scancel', '12_0', '12_1'], ['sbatch']]         # cancelled, then resubmitted
+    assert {json.loads((Path(f)/'status.json').read_text())['job_id'] for f in p.folder} == {'13_0', '13_1'}
+
+@needs_data
+def test_force_changed_reruns_only_the_jobs_whose_config_changed_and_keeps_their_history(tmp_path):
+    cfg, out = tmp_path/'c.yml', tmp_path/'exp'
+    cfg.write_text(SWEEP.replace('epochs: 3', 'epochs: 1').replace('subset: 4000, test_subset: 1000',
+                                                                 'subset: 300, test_subset: 200'))
+    run = lambda *a: subprocess.run([EXE, '-c', str(cfg), '-o', str(out), '--no-pretrained', '--executor', 'debug', *a],
+                                    capture_output=True, text=True)
+    r = run()
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    root = out/'across-scales'/'c'
+    jobs_ = sorted(root.glob('*-adapter-*')) + sorted(root.glob('parent-*'))
+    changed, neutral = jobs_[0], jobs_[1]
+    ran = (changed/'config.yml').read_text()
+    (changed/'config.yml').write_text(ran.replace('epochs: 1', 'epochs: 2'))     # as if it ran with an older config
+    (neutral/'config.yml').write_text((neutral/'config.yml').read_text() + 'workers: 0\n')  # no effect on results
+    r = run()
+    assert r.returncode == 2 and 'different config' in r.stderr                  # plain relaunch: refused, nothing run
+    assert all([e['event'] for e in attempts(j)] == ['start', 'done'] for j in jobs_)
+    r = run('--force-changed')
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert '1 job(s) ran with another config' in r.stdout
+    assert [e['event'] for e in attempts(changed)] == ['start', 'done', 'cleared', 'start', 'done']
+    assert all([e['event'] for e in attempts(j)] == ['start', 'done'] for j in jobs_ if j != changed)
+    assert (changed/'config.yml').read_text() == ran and 'workers' not in (neutral/'config.yml').read_text()
+    assert list(pd.read_parquet(changed/'result-0.parquet').Epoch) == [0, 1]
+    assert 'every job is done already' in run('--force-changed').stdout
+
+@needs_data
+def test_a_kernel_that_dies_fails_only_its_job_and_the_task_goes_on_on_a_new_kernel(tmp_path):
+    cfg, out = tmp_path/'d.yml', tmp_path/'exp'
+    cfg.write_text(SWEEP.replace('chunk: job', 'chunk: gap'))
+    p = plan(cfg, out)
+    folders = [Path(f) for f in write_jobs(p, pretrained=False)]
+    import threading
+    killed = []
+    def kill_first_training_kernel():                 # once a stitch has a checkpoint, kill the kernel training it
+        t0 = time.time()
+        while time.time() - t0 < 300 and not killed:
+            for f in folders[1:]:
+                s = json.loads((f/'status.json').read_text()) if (f/'status.json').exists() else {}
+                if s.get('state') == 'running' and (f/'checkpoint-last.pt').exists():
+                    os.kill(s['pid'], signal.SIGKILL); killed.append((f, s['pid'])); break
+            time.sleep(0.05)
+    watcher = threading.Thread(target=kill_first_training_kernel); watcher.start()
+    states = launch(p, pretrained=False, progress=False)
+    watcher.join()
+    assert killed, "no job was caught training"
+    victim, pid = killed[0]
+    st = dict(zip(states.folder, states.state))
+    assert st[str(victim)] == 'failed' and list(st.values()).count('done') == 3, st
+    status_ = json.loads((victim/'status.json').read_text())
+    assert 'the job notebook' in status_['error'] and (victim/'job.ipynb').exists()
+    later = [f for f in folders[1:] if json.loads((f/'status.json').read_text())['pid'] != pid]
+    assert later and all(st[str(f)] == 'done' for f in later)                # ran on a new kernel, in the same task
+    again = launch(plan(cfg, out), pretrained=False, progress=False)            # the failed job resumes and finishes
+    assert again.folder.tolist() == [str(victim)] and again.state.tolist() == ['done']
+    assert [e['event'] for e in attempts(victim)] == ['start', 'failed', 'start', 'done']
+    assert list(pd.read_parquet(victim/'result-0.parquet').Epoch) == [0, 1, 2, 3]

@@ -152,7 +152,9 @@ def test_stitch_similarity_writes_the_table_into_the_sweep_folder(tmp_path):
     script = tmp_path/'cli.py'           # what the console script does: a zero-argument call from a file's top level
     script.write_text("from stitchbook.similarity import stitch_similarity\nstitch_similarity()\n")
     r = subprocess.run([sys.executable, str(script), '-c', str(cfg), '-o', str(tmp_path/'runs'), '--measures',
-                        'linear_cka', '--no-pretrained', '--fit-examples', '200'], capture_output=True, text=True)
+                        'linear_cka', '--no-pretrained', '--fit-examples', '200', '--examples', '100',
+                        '--stitch-gaps-only'],
+                       capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-3000:]
     df = pd.read_parquet(tmp_path/'runs'/'sim'/'small'/'similarity.parquet')
     assert set(df.measure) == {'linear_cka', 'stitch_r2', 'stitch_accuracy', 'zero_training_accuracy',
@@ -160,6 +162,9 @@ def test_stitch_similarity_writes_the_table_into_the_sweep_folder(tmp_path):
     zero = df[df.measure == 'zero_training_accuracy']
     assert zero.stitcher.tolist() == ['downsample_then_linear'] and zero.value.between(0, 1).all()
     assert (zero.source_node.item(), zero.dest_node.item()) == ('layer1', 'layer4') and set(df.sweep) == {'small'}
+    scored = df[df.measure == 'stitch_accuracy']                         # the planned gap's pair only
+    assert list(zip(scored.source_node, scored.dest_node)) == [('layer1', 'layer4')]
+    assert (df.measure == 'linear_cka').sum() == 25                     # CKA of every pair
     bad = subprocess.run([sys.executable, str(script), '-c', str(cfg), '--measures', 'cka'], capture_output=True,
                          text=True)
     assert bad.returncode == 2 and "unknown measure 'cka'" in bad.stderr
