@@ -63,6 +63,27 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
     assert 'resumed from' in r.stdout
     pd.testing.assert_frame_equal(not_time(load_results(results)), not_time(ref))
 
+@pytest.mark.slow
+@pytest.mark.parametrize('trial', range(5))
+def test_resume_after_sigkill_at_a_random_point_equals_an_uninterrupted_run(tmp_path, trial):
+    "kill -9 at a seeded random moment of the run (setup, any epoch, a checkpoint write), rerun: the same final table."
+    import random
+    cfg = small(epochs=3, batch_size=50)
+    ref = train_job(write(cfg, tmp_path/'whole'), pretrained=False, progress=False, deterministic=True, activation_cache=False)
+    job = write(cfg, tmp_path/'killed')
+    cmd = [str(BIN/'stitch-train'), '-c', str(job), '--no-pretrained', '--deterministic', '--no-cache']
+    t0 = time.time()
+    subprocess.run(cmd, capture_output=True)                              # how long one whole run takes here
+    whole = time.time() - t0
+    for f in (tmp_path/'killed').iterdir():
+        if f != job: f.unlink()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(random.Random(trial).uniform(0.3, 0.95) * whole)
+    p.send_signal(signal.SIGKILL); p.wait()
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    pd.testing.assert_frame_equal(not_time(load_results(tmp_path/'killed'/'result-0.parquet')), not_time(ref))
+
 def test_nan_loss_stops_with_the_step_and_marks_the_folder_failed(tmp_path):
     cfg = small(optimizer='SGD', optimizer_args={'lr': 1e30})
     with pytest.raises(Diverged, match=r"the loss is (nan|inf) at step \d+ \(epoch 1\); lower the learning rate"):
