@@ -100,5 +100,18 @@ class LocalSlurm:
         "Cancel every job, then end slurmd, slurmctld and munged."
         if self.conf.exists(): self.run('scancel', '--full', '-u', 'root'); time.sleep(1)
         for pid_file in (self.folder/'slurmd.pid', self.folder/'slurmctld.pid', self.munge_socket.parent/'munged.pid'):
-            try: os.kill(int(pid_file.read_text().split()[0]), 15)
-            except (FileNotFoundError, ValueError, ProcessLookupError): pass
+            try: pid = int(pid_file.read_text().split()[0])
+            except (FileNotFoundError, ValueError): continue
+            _end(pid)
+
+def _end(pid:int, wait:float=10):
+    "SIGTERM, then SIGKILL if the process is still there after `wait` seconds (slurmd waits for stuck job steps)."
+    try: os.kill(pid, 15)
+    except ProcessLookupError: return
+    t0 = time.time()
+    while time.time() - t0 < wait:
+        try: os.kill(pid, 0)
+        except ProcessLookupError: return
+        time.sleep(0.2)
+    try: os.kill(pid, 9)
+    except ProcessLookupError: pass
