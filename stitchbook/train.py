@@ -183,7 +183,8 @@ def train_epoch(run:Run, progress:bool=False)->dict:
         finite = math.isfinite(value) if world()[1] == 1 else all_sum(float(math.isfinite(value)))[0] == world()[1]
         if not finite:
             raise Diverged(f"training diverged: the loss is {value} at step {run.step + 1} (epoch {run.epoch + 1}); "
-                           "lower the learning rate (train_config.optimizer_args.lr), set max_grad_norm, or check the data")
+                           "lower the learning rate (train_config.optimizer_args.lr), set max_grad_norm, "
+                           "or check the data")
         run.opt.zero_grad(set_to_none=True)
         loss.backward()
         if run.max_grad_norm:
