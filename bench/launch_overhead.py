@@ -32,7 +32,8 @@ train_config:
   epochs: 1
   max_batches: 1
 """
-RUNNER = "from stitchbook.launch import stitch_sweep\nstitch_sweep()\n"    # the same entry point for old and new
+RUNNER = ("try: from stitchbook.cli import stitch_sweep\n"                  # the command line, old and new alike
+          "except ImportError: from stitchbook.launch import stitch_sweep\nstitch_sweep()\n")
 
 def run(variant:str, cfg:Path, parallel:int, old:str|None)->tuple:
     "Wall seconds of one launch of `variant` in a fresh folder, and the number of jobs it ran."

@@ -41,11 +41,14 @@ class Adapter(ReadsFormat, nn.Module):
     out_format:str = 'img'
     def extra_repr(self): return f"{self.in_format} -> {self.out_format}"
 
+# %% ../nbs/05_adapters.ipynb #946094c8
 _CHANNELS_LAST = ('bhwc', 'token', 'bert', 'vector')
 
 class ChannelNorm(nn.BatchNorm1d):
     "BatchNorm over the channels of an `img` (dim 1) or channels-last (last dim) tensor."
-    def __init__(self, channels:int, layout:str='img'):
+    def __init__(self,
+                 channels:int,       # channels to normalise
+                 layout:str='img'):  # `img` (channels at dim 1) or a channels-last layout (channels last)
         super().__init__(channels)
         self.layout = layout
     def forward(self, x):
@@ -182,8 +185,12 @@ class ResNetBasicBlock(_Residual):
 
 class ResNetBottleneck(_Residual):
     "1×1 down to a quarter of `out_channels`, 3×3 (strided), 1×1 up, with a residual connection."
-    def __init__(self, in_channels:int, out_channels:int, stride:int=1, norm_type:str='bn',
-                 init_identity:bool=True):   # arguments as in `ResNetBasicBlock`
+    def __init__(self,
+                 in_channels:int,            # channels it reads
+                 out_channels:int,           # channels it writes (the middle convolution has a quarter)
+                 stride:int=1,               # stride of the 3×3 convolution (and the shortcut)
+                 norm_type:str='bn',         # the norm after each convolution, see `make_norm`
+                 init_identity:bool=True):   # zero the last norm's scale, so the block starts as its shortcut
         super().__init__()
         mid = max(out_channels // 4, 1)
         n3 = make_norm(norm_type, out_channels)
@@ -221,6 +228,7 @@ class VisionTransformerBlock(Adapter):
         if init_identity: _zero_(self.block.attn.proj, self.block.mlp.fc2)
     def forward(self, x): return self.block(x)
 
+# %% ../nbs/05_adapters.ipynb #d25b3e0f
 class SwinTransformerBlock(Adapter):
     "timm's Swin block (windowed attention + MLP) on `bhwc` maps."
     in_format = out_format = 'bhwc'
@@ -231,8 +239,12 @@ class SwinTransformerBlock(Adapter):
                  input_resolution,           # the map's side, or [H, W]
                  window_size:int=7,          # attention window side (at most the map's)
                  do_shift:bool=False,        # shift the windows by half a window
-                 mlp_ratio:float=4., qkv_bias:bool=True, proj_drop:float=0., attn_drop:float=0., drop_path:float=0.,
-                 init_identity:bool=False):  # as in `VisionTransformerBlock`
+                 mlp_ratio:float=4.,         # MLP hidden width over `embed_dim`
+                 qkv_bias:bool=True,         # bias on the query, key and value projections
+                 proj_drop:float=0.,         # dropout after the projections
+                 attn_drop:float=0.,         # dropout on the attention weights
+                 drop_path:float=0.,         # stochastic depth
+                 init_identity:bool=False):  # zero both residual branches' last layers, so it starts as the identity
         super().__init__()
         res = (input_resolution, input_resolution) if isinstance(input_resolution, int) else tuple(input_resolution)
         ws = min(window_size, *res)

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import torch
 from torch import nn
-from fastcore.script import call_parse
-from .errors import UserError, user_errors
+from .errors import UserError
 from .formats import Format, Reformat, parse_format, format_of, CLASS_TOKENS
 from .models import load_model, ModelArgumentError
 from .cut import cut
@@ -25,7 +24,7 @@ from .files import sha256
 
 # %% auto #0
 __all__ = ['Build', 'build_part', 'build_series', 'Assembly', 'parts_table', 'model_from_config', 'weight_sources',
-           'source_data_config', 'load_part_weights', 'stitch_check']
+           'source_data_config', 'load_part_weights', 'check_from_flags']
 
 # %% ../nbs/09_assembly.ipynb #b0149dfd
 @dataclass
@@ -85,7 +84,8 @@ def _network(name:str, args:dict, path:tuple, b:Build)->nn.Module:
 def _subnet(args, path, fin, b):
     net = _network('Subnet', args, path, b)
     start, end = args.get('block_input', 'x'), args.get('block_output')
-    try: return cut(net, start, end)
+    built = (args['model_name'], args.get('backend'), repr(sorted(_constructor_args('Subnet', args).items())))
+    try: return cut(net, start, end, shared_as=built)                  # alike networks share their traces
     except UserError as e:
         key = 'block_input' if repr(start) in str(e) else 'block_output'
         raise ConfigError(key_path(*path, key), str(e), b.source) from None
@@ -212,7 +212,11 @@ def build_part(spec:dict,        # a one-key mapping {PartName: {args}}
     return step, y
 
 # %% ../nbs/09_assembly.ipynb #616859f8
-def build_series(specs:list, path:tuple, incoming:Format, x, b:Build):
+def build_series(specs:list,        # the parts, in order
+                 path:tuple,         # where they are in the config (for errors)
+                 incoming:Format,    # the format of the input of the first
+                 x,                  # a dry-forward batch in that format
+                 b:Build):           # what the build knows so far (networks, input shape, config)
     "Build parts in series: an `Assembly` and its dry-forward output."
     steps = []
     for i, spec in enumerate(specs):
@@ -250,7 +254,7 @@ def _parallel(args, path, fin, x, declared_out, b):
 # %% ../nbs/09_assembly.ipynb #c2df3913
 class Assembly(nn.Module):
     "Parts run in series, each behind its input conversion."
-    def __init__(self, steps):
+    def __init__(self, steps):   # `Step`s whose formats chain
         super().__init__()
         self.steps = nn.ModuleList(steps)
         self.in_format, self.out_format = steps[0].in_format, steps[-1].out_format
@@ -433,16 +437,11 @@ def _data_classes(cfg:dict)->int|None:
     try: return dataset_info(name).num_classes if isinstance(name, str) else None
     except UserError: return None
 
-@call_parse
-@user_errors
-def stitch_check(config:str,               # path of a YAML job config
-                 no_pretrained:bool=False, # random weights everywhere (offline); skips `ckp_path` files
-                 image_size:int=None,      # input height and width of the dry forward pass
-                 num_classes:int=None):    # classes for `Net`s and heads that do not say (default: the dataset's)
-    "Check a job config and build its model with a dry forward pass; print its steps."
-    cfg = load_config(config)
-    model = model_from_config(cfg, (image_size, image_size) if image_size else None, num_classes or _data_classes(cfg),
-                              pretrained=False if no_pretrained else None)
+def check_from_flags(flags:dict):
+    "Build the model of the job config that `stitch-check`'s flags name with a dry forward pass; print its steps."
+    cfg, size, classes = load_config(flags['config'] or flags['Config']), flags['image_size'], flags['num_classes']
+    model = model_from_config(cfg, (size, size) if size else None, classes or _data_classes(cfg),
+                              pretrained=False if flags['no_pretrained'] else None)
     s = parts_table(model)
     print(s.to_string(index=False))
     print(f"input {model.input_shape} -> {model.out_format}; {int(s.params.sum()):,} parameters, "

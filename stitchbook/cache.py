@@ -12,9 +12,14 @@ import numpy as np
 import torch
 from torch import nn
 from .data import TensorLoader, ResumableLoader
+from .formats import Format, Reformat, format_of
+from .cut import cut_before
+from .errors import UserError
+from .stitch import as_input_of, _adapter_step
 
 # %% auto #0
-__all__ = ['MEMO_BYTES', 'split_prefix', 'cache_blocker', 'cache_key', 'ActivationCache', 'CachedLoader']
+__all__ = ['MEMO_BYTES', 'split_prefix', 'cache_blocker', 'cache_key', 'ActivationCache', 'CachedLoader', 'DestinationBottom',
+           'MatchedLoader']
 
 # %% ../nbs/14_cache.ipynb #8a02f19e
 def split_prefix(model)->tuple:
@@ -25,7 +30,8 @@ def split_prefix(model)->tuple:
     return nn.Sequential(*steps[:k]), nn.Sequential(*steps[k:])
 
 # %% ../nbs/14_cache.ipynb #2fc9a330
-def cache_blocker(prefix:nn.Sequential, loader)->str|None:
+def cache_blocker(prefix:nn.Sequential,  # the frozen prefix (`split_prefix`)
+                  loader)->str|None:       # the training loader
     "Why the activation cache cannot be used for `prefix` on `loader` (or `None` when it can)."
     if len(prefix) == 0: return "the model has no frozen prefix"
     if not isinstance(loader, TensorLoader): return "the training data is not held in memory"
@@ -33,7 +39,8 @@ def cache_blocker(prefix:nn.Sequential, loader)->str|None:
     return None
 
 # %% ../nbs/14_cache.ipynb #1e507318
-def cache_key(prefix:nn.Sequential, loader:TensorLoader)->str:
+def cache_key(prefix:nn.Sequential,     # the frozen prefix whose outputs are cached
+              loader:TensorLoader)->str: # the in-memory loader they are computed over
     "What decides a cache's features: the prefix's code and weights, the images, and how the loader prepares them."
     h = hashlib.sha256(repr(prefix).encode())
     for m in prefix.modules():
@@ -56,8 +63,12 @@ def _remember(key:str, features:torch.Tensor):
 # %% ../nbs/14_cache.ipynb #83cf3f50
 class ActivationCache:
     "The outputs of a frozen prefix for every example of an in-memory loader, computed once per process."
-    def __init__(self, prefix:nn.Sequential, loader:TensorLoader, max_memory:int=2 << 30, folder=None,
-                 batch_size:int=1024, progress:bool=False):
+    def __init__(self, prefix:nn.Sequential,  # the frozen prefix (run in eval mode)
+                 loader:TensorLoader,         # every example of it, once, in its own order
+                 max_memory:int=2 << 30,      # bytes of features held in memory; more go to a file in `folder`
+                 folder=None,                 # where a cache too large for memory goes (default: a temp folder)
+                 batch_size:int=1024,         # examples per prefix forward while computing
+                 progress:bool=False):        # a progress bar
         self.base, n, was = loader, len(loader.images), prefix.training
         prefix.eval()
         plain = TensorLoader(loader.images, loader.labels, batch_size, loader.size, loader.mean.flatten().tolist(),
@@ -101,13 +112,48 @@ def _delegated(name:str)->property:
 class CachedLoader(ResumableLoader):
     "The batches of a `TensorLoader`, in the same order, with cached activations in place of images."
     epoch, next_batch, shard = _delegated('epoch'), _delegated('next_batch'), _delegated('shard')   # the base's
-    def __init__(self, cache:ActivationCache): self.cache, self.base = cache, cache.base
+    def __init__(self, cache:ActivationCache): # the features, in the order and batches of the loader they came from
+        self.cache, self.base = cache, cache.base
     def __len__(self): return len(self.base)
+    def _batch(self, idx): return self.cache.features[idx], self.base.labels[idx]
     def __iter__(self):
         base, epoch = self.base, self.base.epoch
         order = base.order(epoch)
         for b in range(base.next_batch, len(base)):
             idx = base.indices(epoch, b, order)
             base.next_batch = b + 1
-            yield self.cache.features[idx], base.labels[idx]
+            yield self._batch(idx)
         base.epoch, base.next_batch = epoch + 1, 0
+
+# %% ../nbs/14_cache.ipynb #0a229ba3
+class DestinationBottom(nn.Module):
+    "The destination network up to its cut, on the model's images, in the adapter's output format."
+    def __init__(self, model:nn.Module):    # a stitched model: frozen source, adapter, frozen destination `Subnet`
+        super().__init__()
+        try: i = _adapter_step(model)                 # the last adapter; the destination's `Subnet` follows it
+        except UserError: raise UserError("the model is not a frozen source, an adapter and a frozen destination "
+                                          "Subnet right after it (a finetune stitch trains everything)") from None
+        top, self.out_format = model.steps[i + 1], model.steps[i].out_format
+        start = top.body.cut_start
+        if start in (None, "x"): raise UserError("the destination reads the images themselves: it has no bottom")
+        self.top, self.layout = i + 1, top.in_format.layout    # the index of the destination's first step
+        self.__dict__['network'] = top.body.source_network    # kept, not registered: its weights are the bottom's
+        self.bottom = cut_before(self.network, start)
+        self.eval()
+
+    def train(self, mode:bool=True): return super().train(False)     # frozen, statistics too: always eval mode
+
+    def forward(self, images):
+        y = self.bottom(as_input_of(self.network, images))
+        fmt, o = format_of(y, self.layout), self.out_format
+        if fmt.layout == 'bert' and o.layout != 'bert': y, fmt = y[:, 1:], Format('token', fmt.C, fmt.H, fmt.W)
+        return Reformat(fmt, Format(o.layout, o.C, o.H, o.W))(y)
+
+# %% ../nbs/14_cache.ipynb #6a7ffa06
+class MatchedLoader(CachedLoader):
+    "The batches of a `CachedLoader`, with the cached destination features of the same examples beside the source's."
+    def __init__(self, source:CachedLoader,     # the training batches, whose order and position it shares
+                 targets:ActivationCache):      # the destination's features, over the same base loader
+        if targets.base is not source.base: raise ValueError("the two caches must be over the same loader")
+        self.source, self.cache, self.base = source.cache, targets, source.base
+    def _batch(self, idx): return self.source.features[idx], self.cache.features[idx], self.base.labels[idx]

@@ -66,11 +66,13 @@ def _paths(configs)->list:
     "The config paths of a `-c` that may be repeated (a list) and comma-separated."
     return [c for item in ([configs] if isinstance(configs, str) else configs) for c in str(item).split(',') if c]
 
-def _sweep_files(configs, output, command:str)->list:
-    "Check the sweep configs of `command` and its output root as data; the configs."
-    if not configs: raise UserError(f"give the sweep config: {command} -c sweep.yml")
-    check_writable(output, 'the output root (-o/--output)')
-    return [check_sweep_file(p) for p in _paths(configs)]
+def _check_sweep(flags:dict, command:str)->dict:
+    "Check the flags of sweep command `command`, its output root, and its sweep configs as data; the flags."
+    check_flags(**flags)
+    if not flags['Config']: raise UserError(f"give the sweep config: {command} -c sweep.yml")
+    check_writable(flags['Output'], 'the output root (-o/--output)')
+    for p in _paths(flags['Config']): check_sweep_file(p)
+    return flags
 
 # %% ../nbs/22_cli.ipynb #2c1595d2
 def _check_job(Config, Output, **overrides):
@@ -91,7 +93,10 @@ def stitch_train(Config:str=None,              # job config (YAML)
                  Epochs:int=None,              # epochs to train
                  Batch_size:int=None,          # images per batch
                  Max_batches:int=None,         # limit batches per epoch (debugging)
-                 lr:float=None, wd:float=None, momentum:float=None, seed:int=None,
+                 lr:float=None,                # learning rate
+                 wd:float=None,                # weight decay
+                 momentum:float=None,          # SGD momentum
+                 seed:int=None,                # random seed
                  device:str=None,              # cpu, cuda, cuda:1 (default: cuda when available)
                  workers:int=None,             # data-loading workers
                  deterministic:bool=False,     # deterministic algorithms
@@ -109,15 +114,17 @@ def stitch_train(Config:str=None,              # job config (YAML)
                  init:str=None,                # closed-form adapter init: lstsq, ridge, procrustes
                  no_cache:bool=False,          # never use the activation cache
                  amp:bool=False,               # bf16 autocast
-                 channels_last:bool=False):    # channels-last memory format
+                 channels_last:bool=False,     # channels-last memory format
+                 plain:bool=False,             # frozen parts run as they are: no BatchNorm folding, channels-last
+                 compile:bool=False):          # torch.compile the frozen parts (pays only on long runs)
     "Train the adapter of a stitched model (or any model) from a job config; write results and checkpoints."
-    args = dict(locals())
-    check_flags(**args)
+    flags = dict(locals())
+    check_flags(**flags)
     _check_job(Config, Output, epochs=Epochs, batch_size=Batch_size, max_batches=Max_batches, lr=lr, wd=wd,
                momentum=momentum, seed=seed, init=init, smoke_test=smoke_test, data_path=data_path,
                metrics_output=metrics_output, resume_from=resume_from, load_from=load_from, device=device)
     from stitchbook import job
-    return job.stitch_train(**args)
+    return job.train_from_flags(flags)
 
 # %% ../nbs/22_cli.ipynb #a144ab8a
 @call_parse(pos=['config'])
@@ -128,15 +135,15 @@ def stitch_check(config:str=None,          # path of a YAML job config
                  image_size:int=None,      # input height and width of the dry forward pass
                  num_classes:int=None):    # classes for `Net`s and heads that do not say (default: the dataset's)
     "Check a job config and build its model with a dry forward pass; print its steps."
+    flags = dict(locals())
     if config and Config and config != Config: raise UserError(f"two configs, {config} and -c {Config}; give one")
-    path = config or Config
-    if not path: raise UserError("give the job config: stitch-check -c config.yml")
-    check_flags(image_size=image_size, num_classes=num_classes)
-    check_config(load_config(path))
+    if not (config or Config): raise UserError("give the job config: stitch-check -c config.yml")
+    check_flags(**flags)
+    check_config(load_config(config or Config))
     from stitchbook import assembly
     from stitchbook.zoo import no_training
     with no_training('stitch-check'):         # a check does not train a missing or damaged zoo model for minutes
-        return assembly.stitch_check(path, no_pretrained=no_pretrained, image_size=image_size, num_classes=num_classes)
+        return assembly.check_from_flags(flags)
 
 # %% ../nbs/22_cli.ipynb #de413125
 @call_parse
@@ -162,11 +169,9 @@ def stitch_sweep(Config:Annotated[list, {'action': 'append', 'type': str}]=None,
                  seeds:str=None,           # replicates: every trained job again with each seed, e.g. 67890,111213
                  lrs:str=None):            # a learning-rate grid: every trained job once per lr, e.g. 1e-3,1e-2
     "Plan a gaps x stitchers sweep (or another experiment kind), write its job folders, and run the jobs not done."
-    args = dict(locals())
-    check_flags(**args)
-    _sweep_files(Config, Output, 'stitch-sweep')
+    flags = _check_sweep(dict(locals()), 'stitch-sweep')
     from stitchbook import launch
-    return launch.stitch_sweep(**args)
+    return launch.sweep_from_flags(flags)
 
 # %% ../nbs/22_cli.ipynb #07b440cb
 @call_parse
@@ -174,9 +179,9 @@ def stitch_sweep(Config:Annotated[list, {'action': 'append', 'type': str}]=None,
 def stitch_status(Config:Annotated[list, {'action': 'append', 'type': str}]=None, # sweep config; repeat -c for more
                   Output:str='experiments'):  # root folder of the experiments
     "Print the state of every job of the sweeps, with its log and notebook, and the tracebacks of failed jobs."
-    _sweep_files(Config, Output, 'stitch-status')
+    flags = _check_sweep(dict(locals()), 'stitch-status')
     from stitchbook import launch
-    return launch.stitch_status(Config=Config, Output=Output)
+    return launch.status_from_flags(flags)
 
 @call_parse
 @user_errors
@@ -192,11 +197,9 @@ def stitch_similarity(Config:str=None,             # sweep config(s), comma-sepa
                       examples:int=0,              # at most this many training and test images; 0: the sweep's own
                       stitch_gaps_only:bool=False): # the stitch score of the sweep's planned gaps only (faster)
     "Write the similarity grid of a sweep's networks and its zero-training sweep into the sweep's folder."
-    args = dict(locals())
-    check_flags(**args)
-    _sweep_files(Config, Output, 'stitch-similarity')
+    flags = _check_sweep(dict(locals()), 'stitch-similarity')
     from stitchbook import similarity
-    return similarity.stitch_similarity(**args)
+    return similarity.similarity_from_flags(flags)
 
 # %% ../nbs/22_cli.ipynb #39632061
 @call_parse
@@ -205,12 +208,13 @@ def stitch_report(root:str,                  # folder holding the sweeps' job fo
                   output:str=None,           # where to write the report (default: ROOT)
                   trust_pickles:bool=False): # read the reference's result-*.pkl files (unpickling runs their code)
     "Collect the results of every job under ROOT into results.parquet and write report.html and the charts as PNG."
+    flags = dict(locals())
     if not Path(root).is_dir(): raise UserError(f"ROOT {root} is not a folder; give the output root of the sweeps")
     check_writable(output or root, 'the report folder (--output, default ROOT)')
     from stitchbook import jobs                                  # pandas, no torch
     for folder in jobs.job_folders(root): load_config(jobs.metadata_file(folder))   # each job's record reads as YAML
     from stitchbook import report
-    return report.stitch_report(root, output=output, trust_pickles=trust_pickles)
+    return report.report_from_flags(flags)
 
 @call_parse
 @user_errors
@@ -218,9 +222,10 @@ def stitch_zoo(names:str='',            # comma-separated zoo names (default: al
                data_path:str=None,      # data folder (default: `default_data_path()`)
                force:bool=False):       # retrain even valid models
     "Train the embedded model zoo where needed and print its manifest."
+    flags = dict(locals())
     if data_path: check_writable(data_path, 'the data folder (--data-path)')
     from stitchbook import zoo
-    return zoo.stitch_zoo(names=names, data_path=data_path, force=force)
+    return zoo.zoo_from_flags(flags)
 
 @call_parse
 @user_errors
@@ -230,6 +235,7 @@ def stitch_stages(model:str,             # timm or torchvision name, or 'package
                   size:int=None,         # input height and width for the dry forward pass
                   depth:int=1):          # module depth of the fallback boundaries
     "Print `model`'s stages and the largest difference between the chained pieces and the whole network."
-    check_flags(backend=backend, size=size, depth=depth)
+    flags = dict(locals())
+    check_flags(**flags)
     from stitchbook import stages
-    return stages.stitch_stages(model, kwargs=kwargs, backend=backend, size=size, depth=depth)
+    return stages.stages_from_flags(flags)

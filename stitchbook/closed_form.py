@@ -25,14 +25,18 @@ def register_closed_form(name:str):
 def _centre(X, Y): return X - X.mean(0), Y - Y.mean(0), X.mean(0), Y.mean(0)
 
 @register_closed_form('lstsq')
-def lstsq(X, Y):
+def lstsq(X:torch.Tensor, # inputs, `N × C_in`
+          Y:torch.Tensor  # targets, `N × C_out`
+         ):
     "Ordinary least squares with a bias."
     Xc, Yc, mx, my = _centre(X, Y)
     W = torch.linalg.lstsq(Xc, Yc).solution
     return W, my - mx @ W
 
 @register_closed_form('ridge')
-def ridge(X, Y, alpha:float=1e-2):
+def ridge(X:torch.Tensor,    # inputs, `N × C_in`
+          Y:torch.Tensor,    # targets, `N × C_out`
+          alpha:float=1e-2): # penalty, relative to the mean feature variance
     "Least squares with an L2 penalty of `alpha` times the mean feature variance."
     Xc, Yc, mx, my = _centre(X, Y)
     G = Xc.T @ Xc
@@ -41,7 +45,9 @@ def ridge(X, Y, alpha:float=1e-2):
     return W, my - mx @ W
 
 @register_closed_form('procrustes')
-def procrustes(X, Y):
+def procrustes(X:torch.Tensor, # inputs, `N × C_in`
+               Y:torch.Tensor  # targets, `N × C_out`
+              ):
     "A scaled (semi-)orthogonal map from centred `X` to centred `Y`, and the bias that matches the means."
     Xc, Yc, mx, my = _centre(X, Y)
     U, S, Vh = torch.linalg.svd(Xc.T @ Yc, full_matrices=False)

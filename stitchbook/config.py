@@ -13,10 +13,8 @@ import yaml
 from .errors import UserError
 
 # %% auto #0
-__all__ = ['MAX_VALUES', 'RUN_OPTIONS', 'MODEL_KEYS', 'JOB_KEYS', 'TRAIN_KEYS', 'PREPROCESSING_KEYS', 'OPTIMIZER_NUMBERS',
-           'METRIC_NAMES', 'LOSS_NAMES', 'DATASET_NAMES', 'PART_NAMES', 'RUN_FLAGS', 'key_path', 'ConfigError',
-           'did_you_mean', 'Config', 'check_size', 'load_config', 'check_keys', 'check_train_config', 'dataset_key',
-           'check_dataset_name', 'check_part_weights', 'part_args', 'check_config', 'check_config_file',
+__all__ = ['key_path', 'ConfigError', 'did_you_mean', 'Config', 'check_size', 'load_config', 'check_keys', 'check_train_config',
+           'dataset_key', 'check_dataset_name', 'check_part_weights', 'part_args', 'check_config', 'check_config_file',
            'apply_overrides', 'check_writable', 'check_job_paths']
 
 # %% ../nbs/07_config.ipynb #90fd65dc
@@ -76,9 +74,10 @@ def _read_yaml(path:Path, root:Path, stack:tuple, text:str):
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ''
         raise ConfigError('', f"YAML syntax error{where}: {getattr(e, 'problem', None) or e}", path) from None
 
-# %% ../nbs/07_config.ipynb #eea76756
+# %% ../nbs/07_config.ipynb #5f3a3895
 MAX_VALUES = 100_000     # values a config may hold once its YAML aliases are expanded
 
+# %% ../nbs/07_config.ipynb #eea76756
 def _count(x, seen:dict, open_:set, depth:int)->int:
     "How many values `x` holds with shared parts counted each time they appear (computed once per part)."
     if id(x) in seen: return seen[id(x)]
@@ -154,12 +153,13 @@ TRAIN_KEYS = dict(dataset='dataset', tasks='list', data_augmentation='any', data
                   epochs='epochs', batch_size='batch_size', max_batches='int>0', max_steps='int>0', optimizer='str',
                   optimizer_args='dict', lr='num>0', lr_scheduler='str', lr_scheduler_args='dict',
                   lr_scheduler_cadence='str', loss_fn='str', aux_losses='list', max_grad_norm='num>=0', init='any',
-                  val_fraction='fraction')
+                  val_fraction='fraction', objective='str', feature_match_epochs='int>=0')
 PREPROCESSING_KEYS = dict(image_size='image_size', channels='int>0', subset='int>0', test_subset='int>0',
                           subset_seed='int>=0', data_augmentation='any', mean='any', std='any', resize='any',
                           crop_pct='any', interpolation='any', in_memory='auto|bool')
 OPTIMIZER_NUMBERS = ('weight_decay', 'momentum')      # `optimizer_args` that must be numbers >= 0 when given
 METRIC_NAMES = ('accuracy', 'top1', 'top5')
+OBJECTIVES = ('task', 'feature_match', 'feature_match_then_task')    # `train_config.objective`, `stitchbook.train`
 LOSS_NAMES = ('cross_entropy', 'CrossEntropyLoss', 'nll', 'NLLLoss', 'mse', 'MSELoss')
 
 # %% ../nbs/07_config.ipynb #1c711676
@@ -205,7 +205,21 @@ def _check_augmentation(d:dict, path:tuple, source):
         raise ConfigError(key_path(*path, 'data_augmentation'), "must be true, false, default (the same as true) "
                           f"or a list of transforms, got {aug!r}", source)
 
-# %% ../nbs/07_config.ipynb #99b29fe4
+# %% ../nbs/07_config.ipynb #28dbb47b
+def _check_objective(tc:dict, path:tuple, source):
+    "`objective` is one of `OBJECTIVES`, for one task; `feature_match_epochs` goes with `feature_match_then_task`."
+    name = tc.get('objective', 'task')
+    if name not in OBJECTIVES:
+        raise ConfigError(key_path(*path, 'objective'), f"unknown objective {name!r}.{did_you_mean(name, OBJECTIVES)} "
+                          f"Use one of {', '.join(OBJECTIVES)}", source)
+    if 'feature_match_epochs' in tc and name != 'feature_match_then_task':
+        raise ConfigError(key_path(*path, 'feature_match_epochs'), "is read only with objective: "
+                          f"feature_match_then_task (here the objective is {name}); drop it, or set that objective",
+                          source)
+    if name != 'task' and (tc.get('tasks') or 'tasks' in path):
+        raise ConfigError(key_path(*path, 'objective'), f"{name} trains one adapter on one data set, and a multi-task "
+                          "job trains on the task loss; drop objective (or set it to task)", source)
+
 def _check_numbers(tc:dict, path:tuple, source):
     "The learning rate and `OPTIMIZER_NUMBERS` of `optimizer_args`, and the one learning rate rule."
     args = tc.get('optimizer_args', {})
@@ -218,6 +232,7 @@ def _check_numbers(tc:dict, path:tuple, source):
         raise ConfigError(key_path(*path, 'lr'), f"two learning rates: lr: {tc['lr']} and optimizer_args.lr: "
                           f"{args['lr']}; keep one", source)
 
+# %% ../nbs/07_config.ipynb #99b29fe4
 def check_train_config(tc:dict,                     # a `train_config` mapping, or one task of its `tasks`
                        source=None,                 # the config file, for messages
                        path=('train_config',)):     # where `tc` is in the config
@@ -236,6 +251,7 @@ def check_train_config(tc:dict,                     # a `train_config` mapping, 
     if 'loss_fn' in tc and tc['loss_fn'] not in LOSS_NAMES:
         raise ConfigError(key_path(*path, 'loss_fn'), f"unknown loss {tc['loss_fn']!r}; use one of "
                           f"{', '.join(LOSS_NAMES)}", source)
+    _check_objective(tc, path, source)
     _check_augmentation(tc, path, source)
     if isinstance(tc.get('data_preprocessing'), dict):
         check_keys(tc['data_preprocessing'], PREPROCESSING_KEYS, path + ('data_preprocessing',), source)
@@ -245,8 +261,10 @@ def check_train_config(tc:dict,                     # a `train_config` mapping, 
             raise ConfigError(key_path(*path, 'tasks', i), "each task is a mapping with at least a dataset", source)
         check_train_config(task, source, path + ('tasks', i))
 
-# %% ../nbs/07_config.ipynb #1bf2e18d
+# %% ../nbs/07_config.ipynb #fde37726
 DATASET_NAMES = ('fashion-mnist', 'mnist', 'cifar10', 'cifar100', 'imagenet')   # the keys of `stitchbook.data.DATASETS`
+
+# %% ../nbs/07_config.ipynb #1bf2e18d
 _NOT_DATASETS = ('DatasetFolder', 'ImageFolder', 'FakeData')
 
 def dataset_key(name:str)->str:
@@ -295,14 +313,15 @@ def check_part_weights(entries:list,   # the `part_weights` list
                                   f"part_weights[{given[p]}]; give each part one checkpoint", source)
             given[p] = i
 
-# %% ../nbs/07_config.ipynb #d77aa800
+# %% ../nbs/07_config.ipynb #18df6fbf
 PART_NAMES = ('Assembly', 'BaseBlock', 'ClassifierHead', 'DeRyAdapter', 'Function', 'Net', 'ParallelPart',
               'ResNetBasicBlock', 'ResNetBottleneck', 'SimpleAdapter', 'Subnet', 'SwinTransformerBlock',
               'VisionTransformerBlock')               # `stitchbook.parts.PARTS`, which imports the classes
 
+# %% ../nbs/07_config.ipynb #d77aa800
 def part_args(spec,            # a part: a one-key mapping {ClassName: {args}}
               path:tuple,      # where it is in the config
-              source=None)->tuple:
+              source=None)->tuple: # the config file, for messages
     "`(class name, arguments)` of the part `spec`, checked as data: a known class, its arguments a mapping."
     if not (isinstance(spec, dict) and len(spec) == 1):
         raise ConfigError(key_path(*path), f"a part is a one-key mapping {{ClassName: {{args}}}}, got {spec!r}", source)
@@ -364,11 +383,12 @@ def check_config_file(path)->Config:
     "Read and check the config at `path`: every check that needs no model, importing no torch, timm or torchvision."
     return check_config(load_config(path))
 
-# %% ../nbs/07_config.ipynb #97b336ba
+# %% ../nbs/07_config.ipynb #d18ae443
 RUN_FLAGS = ('data_path', 'save_dir', 'metrics_output', 'save_checkpoints', 'eval_checkpoints',
              'checkpoint_initial_model', 'resume_from', 'load_from', 'strict_load', 'test_only', 'unfrozen', 'workers',
              'device', 'deterministic', 'verbose')
 
+# %% ../nbs/07_config.ipynb #97b336ba
 def apply_overrides(cfg:dict,            # a job config
                     epochs=None,         # `train_config.epochs`
                     batch_size=None,     # `train_config.batch_size`

@@ -23,6 +23,19 @@ def _per_block(value, n:int, name:str)->list:
                         f"or a list of {n} (one per block)")
     return list(value)
 
+def _conv_block(C:int, i:int, per:dict)->tuple:
+    "Block `i` on `C` input channels, from the per-block settings `per`: (block, its channels, its reduction)."
+    block, reduction = nn.Sequential(), 1
+    for j in range(per['num_conv_per_block'][i]):
+        out, k, st, pad = (per[n][i] for n in ('num_filters', 'kernel_size', 'stride', 'padding'))
+        block.add_module(f'conv{j}', nn.Conv2d(C, out, k, st, pad))
+        block.add_module(f'norm{j}', make_norm(per['norm_type'][i], out))
+        block.add_module(f'relu{j}', nn.ReLU())
+        C, reduction = out, reduction * st
+    block.add_module('pool', nn.MaxPool2d(per['pool_size'][i]))
+    return block, C, reduction * per['pool_size'][i]
+
+# %% ../nbs/05a_convnet.ipynb #5286b7fb
 class ConvNet(nn.Module):
     "The reference's small CNN: `num_blocks` × [`num_conv_per_block` × (conv, norm, ReLU), max-pool], without a head."
     def __init__(self,
@@ -47,15 +60,8 @@ class ConvNet(nn.Module):
         per = {k: _per_block(v, num_blocks, k) for k, v in settings.items()}
         self.encoder, self.feature_info, reduction = nn.Sequential(), [], 1
         for i in range(num_blocks):
-            block = nn.Sequential()
-            for j in range(per['num_conv_per_block'][i]):
-                out, k, st, pad = (per[n][i] for n in ('num_filters', 'kernel_size', 'stride', 'padding'))
-                block.add_module(f'conv{j}', nn.Conv2d(C, out, k, st, pad))
-                block.add_module(f'norm{j}', make_norm(per['norm_type'][i], out))
-                block.add_module(f'relu{j}', nn.ReLU())
-                C, reduction = out, reduction * st
-            block.add_module('pool', nn.MaxPool2d(per['pool_size'][i]))
-            reduction *= per['pool_size'][i]
+            block, C, r = _conv_block(C, i, per)
+            reduction *= r
             self.encoder.add_module(f'block{i + 1}', block)
             self.feature_info.append(dict(module=f'encoder.block{i + 1}', num_chs=C, reduction=reduction))
         for m in self.modules():

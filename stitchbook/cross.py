@@ -23,7 +23,9 @@ _CROSS_TOP = dict(cross_test='dict', project='str', launcher='dict', data_path='
                   deterministic='bool', verbose='bool')
 _CROSS_KEYS = dict(jobs='list', encoders='list', heads='list', head_parts='int>0', original='bool')
 
-def check_cross(cfg:dict, source=None)->dict:
+def check_cross(cfg:dict,     # a cross-test config
+                source=None   # its file, for messages
+               )->dict:
     "Check a cross-test config's keys, its job lists, project name and launcher; return it."
     source = source or getattr(cfg, 'path', None)
     check_keys(cfg, _CROSS_TOP, (), source)
@@ -68,7 +70,12 @@ def _as_assembly(cfg:dict)->dict:
     if 'model' in cfg: cfg = {'assembly': [cfg.pop('model')], **cfg}
     return cfg
 
-def finished_job(path, base:Path, at:str, source=None)->FinishedJob:
+# %% ../nbs/17a_cross.ipynb #05bc4b19
+def finished_job(path,         # the job's folder, as the config gives it
+                 base:Path,    # the folder relative paths are read under (the config's)
+                 at:str,       # the config key that names it, for messages
+                 source=None   # the config file, for messages
+                )->FinishedJob:
     "Read the finished job in folder `path` (relative to `base`); errors name the key `at`."
     folder = (Path(base)/path).resolve()
     if not folder.is_dir():
@@ -211,7 +218,8 @@ def cross_results(p:pd.DataFrame)->pd.DataFrame:
     return pd.DataFrame(rows)
 
 def cross_grid(results:pd.DataFrame,    # `cross_results`, or collected results with `encoder` and `head` columns
-               metric:str=_ACC)->pd.DataFrame:
+               metric:str=_ACC        # the column to put in the grid
+              )->pd.DataFrame:
     "The encoder x head grid of a cross test's `metric`: one row per encoder (the original first), one column per head."
     missing = [c for c in ('encoder', 'head', metric) if c not in results]
     if missing: raise UserError(f"the results have no {', '.join(missing)} column: a cross test's job folders name "

@@ -31,6 +31,7 @@ class Trace:
     output: fx.Node   # the graph's output node
 
 _TRACES = weakref.WeakKeyDictionary()
+_SHARED = {}     # (shared_as, mode and tracing options) -> Trace, for networks built alike
 
 def _concrete_args(model:nn.Module)->dict:
     params = [p for p in inspect.signature(model.forward).parameters.values()
@@ -43,15 +44,28 @@ def _concrete_args(model:nn.Module)->dict:
 # %% ../nbs/03_cut.ipynb #73c314cc
 def _fix_list(xs): return tuple(xs or ())
 
+def _reads(model:nn.Module, target:str)->bool:
+    "Whether `model` has the submodule or attribute at dotted path `target`."
+    obj = model
+    for part in target.split('.'):
+        obj = getattr(obj, part, None)
+        if obj is None: return False
+    return True
+
 def trace(model:nn.Module,          # network to trace
           training:bool=False,      # trace the train-mode graph (else eval)
           leaf_modules=None,        # module classes to keep whole, beyond timm's registry
-          autowrap_functions=None   # functions to keep as single calls, beyond timm's registry
+          autowrap_functions=None,  # functions to keep as single calls, beyond timm's registry
+          shared_as=None            # hashable description of how `model` was built: alike networks share traces
          )->Trace:
     "The (cached) torch.fx trace of `model` in train or eval mode."
     key = (training, _fix_list(leaf_modules), _fix_list(autowrap_functions))
     cache = _TRACES.setdefault(model, {})
     if key in cache: return cache[key]
+    shared = _SHARED.get((shared_as, key)) if shared_as is not None else None
+    if shared is not None and all(_reads(model, n.target) for n in shared.nodes if n.op in ('get_attr', 'call_module')):
+        cache[key] = shared
+        return shared
     tracer = NodePathTracer(leaf_modules=list(get_notrace_modules()) + list(key[1]),
                             autowrap_functions=list(get_notrace_functions()) + list(key[2]))
     was_training = model.training
@@ -65,6 +79,7 @@ def trace(model:nn.Module,          # network to trace
     # the input is 'x', whatever forward calls it
     names = ['x'] + [tracer.node_to_qualname.get(n, n.name) for n in nodes[1:]]
     cache[key] = Trace(graph, nodes, names, out)
+    if shared_as is not None: _SHARED[shared_as, key] = cache[key]
     return cache[key]
 
 # %% ../nbs/03_cut.ipynb #1cbbe6ef
@@ -177,11 +192,12 @@ def cut(model,                  # network: an `nn.Module` or anything `load_mode
         end:str|None=None,      # last node or module kept; `None` is the model output
         leaf_modules=None,      # module classes to keep whole when tracing
         autowrap_functions=None,# functions to keep as single calls when tracing
+        shared_as=None,         # how `model` was built, when alike networks may share traces (see `trace`)
         **load_kwargs           # for `load_model` when `model` is a name (e.g. `pretrained`, `img_size`)
        )->DualGraphModule:
     "The piece of `model` from `start` to `end` (both inclusive), with its own train and eval graphs."
     model = load_model(model, **load_kwargs)
-    kw = dict(leaf_modules=leaf_modules, autowrap_functions=autowrap_functions)
+    kw = dict(leaf_modules=leaf_modules, autowrap_functions=autowrap_functions, shared_as=shared_as)
     graphs = {mode: _cut_graph(trace(model, mode, **kw), start, end, model) for mode in (True, False)}
     piece = DualGraphModule(model, graphs[True], graphs[False], class_name=f"{type(model).__name__}Piece")
     piece.cut_start, piece.cut_end = start, end

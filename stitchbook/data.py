@@ -23,11 +23,10 @@ from .sources import KEY, Source, open_source, native_shape, as_image_tensor, ch
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'DATASETS', 'FMNIST_FILES', 'DEBIAN_FMNIST', 'TENSOR_AUGMENTATIONS', 'RESIZE_MODES',
-           'INTERPOLATIONS', 'PRE_KEY', 'MEMORY_BUDGET', 'default_data_path', 'DatasetInfo', 'dataset_info', 'read_idx',
-           'find_fashion_mnist', 'load_fashion_mnist', 'fit_size', 'epoch_order', 'ResumableLoader', 'TensorLoader',
-           'to_channels', 'Preprocessing', 'resolve_preprocessing', 'ImagePipeline', 'Mapped', 'subset_seed',
-           'train_val_split', 'Data', 'make_data', 'SeededLoader']
+__all__ = ['DATASETS', 'default_data_path', 'DatasetInfo', 'dataset_info', 'read_idx', 'find_fashion_mnist', 'load_fashion_mnist',
+           'fit_size', 'epoch_order', 'ResumableLoader', 'TensorLoader', 'to_channels', 'Preprocessing',
+           'resolve_preprocessing', 'ImagePipeline', 'Mapped', 'subset_seed', 'train_val_split', 'Data', 'make_data',
+           'SeededLoader']
 
 # %% ../nbs/12_data.ipynb #f3e7480b
 def default_data_path()->Path:
@@ -49,7 +48,10 @@ class DatasetInfo:
     std: tuple
     in_memory: bool = False
 
+# %% ../nbs/12_data.ipynb #a6dbadd7
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+# %% ../nbs/12_data.ipynb #3f8407ee
 DATASETS = {
     'fashionmnist': DatasetInfo('fashion-mnist', 1, 28, 10, (0.2860,), (0.3530,), True),
     'mnist': DatasetInfo('mnist', 1, 28, 10, (0.1307,), (0.3081,)),
@@ -82,6 +84,7 @@ def _decoded_idx(path:str, mtime_ns:int, size:int)->torch.Tensor:
     dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], 'big') for i in range(ndim)]
     return torch.from_numpy(np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(dims).copy())
 
+# %% ../nbs/12_data.ipynb #57ab47c4
 def read_idx(path:Path)->torch.Tensor:
     "An IDX file (images: 16-byte header; labels: 8-byte header) as a uint8 tensor of its own."
     st = Path(path).stat()
@@ -126,11 +129,13 @@ TENSOR_AUGMENTATIONS = ('random_crop', 'hflip')
 RESIZE_MODES = ('resize', 'pad')
 INTERPOLATIONS = ('nearest', 'bilinear', 'bicubic')
 
+# %% ../nbs/12_data.ipynb #c2b5a7a5
 def fit_size(x:torch.Tensor,              # images, C×H×W or N×C×H×W, uint8 or float
              size,                        # the wanted (H, W), or one int for a square
              resize:str='resize',         # 'resize' (shorter side to size / crop_pct, centre crop) or 'pad'
              crop_pct:float=1.0,          # timm's crop_pct: the share of the resized image the centre crop keeps
-             interpolation:str='bilinear')->torch.Tensor:
+             interpolation:str='bilinear' # nearest, bilinear or bicubic, for a resize
+            )->torch.Tensor:
     "Images at `size`: untouched when they are already, else zero-padded (`pad`, up to 8 px) or resized and cropped."
     size = (size, size) if isinstance(size, int) else tuple(size)
     H, W = x.shape[-2:]
@@ -197,7 +202,9 @@ class TensorLoader(ResumableLoader):
                  seed:int=0,                     # seeds the order and the augmentation
                  max_batches:int|None=None,      # cap on batches per epoch
                  drop_last:bool=False,           # drop a last, smaller batch
-                 resize:str='pad', crop_pct:float=1.0, interpolation:str='bilinear'):   # see `fit_size`
+                 resize:str='pad',               # 'pad' or 'resize', as in `fit_size`
+                 crop_pct:float=1.0,             # as in `fit_size`
+                 interpolation:str='bilinear'):  # as in `fit_size`
         super().__init__()
         self.images, self.labels, self.bs, self.size = images, labels, batch_size, image_size
         self.fit = dict(resize=resize, crop_pct=crop_pct, interpolation=interpolation)
@@ -206,20 +213,27 @@ class TensorLoader(ResumableLoader):
         self.shuffle, self.augment, self.seed = shuffle, tuple(augment), seed
         self.max_batches, self.drop_last = max_batches, drop_last
 
-    def indices(self, epoch:int, b:int, order=None)->torch.Tensor:
-        "The examples of batch `b` of `epoch` that this process takes."
-        idx = (self.order(epoch) if order is None else order)[b * self.bs:(b + 1) * self.bs]
-        return idx[self.shard[0]::self.shard[1]]
-
     @property
     def num_examples(self)->int: return len(self.images)
     def __len__(self):
         n = len(self.images) // self.bs if self.drop_last else -(-len(self.images) // self.bs)
         return min(n, self.max_batches) if self.max_batches else n
 
-    def order(self, epoch:int)->torch.Tensor:
-        "The example order of `epoch` (`epoch_order`)."
-        return epoch_order(len(self.images), self.seed, epoch, self.shuffle)
+# %% ../nbs/12_data.ipynb #7a648367
+@patch
+def order(self:TensorLoader, epoch:int)->torch.Tensor:
+    "The example order of `epoch` (`epoch_order`)."
+    return epoch_order(len(self.images), self.seed, epoch, self.shuffle)
+
+@patch
+def indices(self:TensorLoader,
+            epoch:int,   # the epoch
+            b:int,       # the batch's index in the epoch
+            order=None   # the epoch's order, when the caller has it already
+           )->torch.Tensor:
+    "The examples of batch `b` of `epoch` that this process takes."
+    idx = (self.order(epoch) if order is None else order)[b * self.bs:(b + 1) * self.bs]
+    return idx[self.shard[0]::self.shard[1]]
 
 # %% ../nbs/12_data.ipynb #b3188e3c
 def _seed(*parts)->int: return hash(parts) & 0x7FFFFFFF
@@ -234,7 +248,10 @@ def to_channels(x:torch.Tensor,              # images, N×C×H×W float
     return x[:, :3].mean(1, keepdim=True).expand(-1, channels, -1, -1)
 
 @patch
-def batch(self:TensorLoader, epoch:int, b:int, order=None):
+def batch(self:TensorLoader,
+          epoch:int,     # the epoch, which seeds the order
+          b:int,         # the batch's index in the epoch
+          order=None):   # the epoch's order, when the caller has it already
     "Batch `b` of `epoch`: images prepared and augmented, and labels."
     idx = self.indices(epoch, b, order)
     g = torch.Generator().manual_seed(_seed(self.seed, epoch, b))
@@ -251,7 +268,6 @@ def __iter__(self:TensorLoader):
         self.next_batch = b + 1
         yield self.batch(epoch, b, order)
     self.epoch, self.next_batch = epoch + 1, 0
-
 
 # %% ../nbs/12_data.ipynb #5288c948
 @dataclass(frozen=True)
@@ -317,7 +333,9 @@ def resolve_preprocessing(pre:dict,              # the job's `data_preprocessing
                           known=None,            # (mean, std, name) of a named data set
                           measure=None,          # `measure() -> (mean, std)` over the training data
                           named:bool=False,      # a named data set: channels are converted as the reference does
-                          default_resize:str='resize', default_crop:float=1.0)->Preprocessing:
+                          default_resize:str='resize', # what other sizes get when neither config nor model says
+                          default_crop:float=1.0  # crop_pct when neither config nor model says
+                         )->Preprocessing:
     "Decide the size, channels and normalisation of a job's images, each from the first place that says."
     C, H, W = input_shape
     asked = pre.get('channels')
@@ -351,7 +369,9 @@ def _augmenter(name:str, size:tuple):
 
 class ImagePipeline:
     "One example (PIL, array or tensor) to a normalised float tensor, as `prep` says; augmented for training."
-    def __init__(self, prep:Preprocessing, augment=()):
+    def __init__(self,
+                 prep:Preprocessing, # size, channels and normalisation of the images
+                 augment=()):        # training transforms, by name (hflip, random_crop, ...)
         self.prep, self.names = prep, list(augment or ())
         self.steps = [_augmenter(n, prep.image_size) for n in self.names]
     def __call__(self, img)->torch.Tensor:
@@ -365,7 +385,10 @@ class ImagePipeline:
 
 class Mapped(torch.utils.data.Dataset):
     "A Dataset of `(image, label)` with `fn` applied to each image."
-    def __init__(self, ds, fn): self.ds, self.fn = ds, fn
+    def __init__(self,
+                 ds,        # a map-style dataset of (image, label)
+                 fn):       # applied to each image
+        self.ds, self.fn = ds, fn
     def __len__(self): return len(self.ds)
     def __getitem__(self, i):
         img, y = self.ds[i]
@@ -451,6 +474,7 @@ def train_val_split(data,                 # the training split: a Dataset, or `(
 # %% ../nbs/12_data.ipynb #46249a0c
 MEMORY_BUDGET = 2 << 30       # bytes of decoded uint8 images that `in_memory: auto` loads into memory
 
+# %% ../nbs/12_data.ipynb #15288f7e
 @dataclass
 class Data:
     "Loaders for a job, and what the model builder and the job log need to know about them."

@@ -15,16 +15,18 @@ from .sweep import (KIND_KEYS, plan, check_sweep, network_parts, inside_root, _c
                               _one_name, _same_as)
 
 # %% auto #0
-__all__ = ['BASELINES', 'check_kinds', 'dataset_name', 'baseline_rows', 'per_dataset', 'lr_grid', 'replicates', 'plan_experiment']
+__all__ = ['check_kinds', 'dataset_name', 'baseline_rows', 'per_dataset', 'lr_grid', 'replicates', 'plan_experiment']
 
 # %% ../nbs/17b_experiments.ipynb #8a48e84f
 BASELINES = dict(finetune='the whole network from its weights, every part trained',
                  scratch='the whole network from random weights, every part trained')
 
+# %% ../nbs/17b_experiments.ipynb #5be545fc
 def _distinct_list(v, ok)->bool:
     return isinstance(v, list) and len(v) > 0 and all(map(ok, v)) and len(set(map(str, v))) == len(v)
 
-def check_kinds(cfg:dict, source=None):
+def check_kinds(cfg:dict,     # a sweep or job config
+                source=None): # its file, for messages
     "Check a config's experiment-kind keys: `seeds`, `lrs`, `datasets` and `baselines`."
     rules = dict(seeds=(CHECKS['int>=0'][0], "a list of distinct integers >= 0, e.g. [12345, 67890, 111213]"),
                  lrs=(CHECKS['num>0'][0], "a list of distinct learning rates > 0, e.g. [1.0e-3, 1.0e-2]"),
@@ -55,7 +57,11 @@ def _row(**r)->dict:
     out['state'] = jobs.state(out['folder']) if out['applies'] else 'skipped'
     return out
 
-def baseline_rows(cfg:dict, kinds:list, root, name:str)->list:
+def baseline_rows(cfg:dict,    # a sweep config
+                  kinds:list,  # names from `BASELINES`: finetune, scratch
+                  root,        # the output root
+                  name:str     # the sweep's name
+                 )->list:
     "Rows that train each network of a sweep whole: `finetune` from its weights, `scratch` from random ones."
     src, dst, arch = network_parts(cfg)
     base = Path(root)/cfg.get('project', 'across-scales')/name
@@ -78,7 +84,9 @@ def _variant(row:dict, folder:Path, root, **cols)->dict:
     out['state'] = jobs.state(folder) if out['applies'] else 'skipped'
     return out
 
-def per_dataset(rows:list, datasets:list)->list:
+def per_dataset(rows:list,      # plan rows
+                datasets:list   # dataset names or own-data mappings, as in `datasets:`
+               )->list:
     "Every row once per dataset, in a folder named after it beside the sweep's own: the multi-dataset kind."
     out = []
     for d in datasets:
@@ -91,12 +99,16 @@ def per_dataset(rows:list, datasets:list)->list:
             out.append(v)
     return out
 
+# %% ../nbs/17b_experiments.ipynb #5a6c857c
 def _set_lr(tc:dict, lr:float):
     "Set the learning rate where the config keeps it: a bare `lr:` (the reference's older form) or `optimizer_args`."
     if 'lr' in tc: tc['lr'] = lr
     else: tc.setdefault('optimizer_args', {})['lr'] = lr
 
-def lr_grid(rows:list, lrs:list, val_fraction:float=0.1)->list:
+def lr_grid(rows:list,              # plan rows
+            lrs:list,               # learning rates
+            val_fraction:float=0.1  # validation split for rows whose config has none
+           )->list:
     "Every trained row once per learning rate (`-lr-<lr>` folders), with a validation split to choose by."
     out = []
     for r in rows:
@@ -109,7 +121,10 @@ def lr_grid(rows:list, lrs:list, val_fraction:float=0.1)->list:
             out.append(v)
     return out
 
-def replicates(rows:list, seeds:list)->list:
+# %% ../nbs/17b_experiments.ipynb #b303d681
+def replicates(rows:list,  # plan rows
+               seeds:list  # seeds; a row's own seed is not repeated
+              )->list:
     "Every trained row again for each new seed (`-seed-<s>` folders), all on the images of the row's own seed."
     out = []
     for r in rows:

@@ -19,12 +19,13 @@ from . import jobs
 from .grid import read_similarity, similarity_columns, measure_columns
 
 # %% auto #0
-__all__ = ['METRICS', 'Selection', 'select', 'gap_matrix', 'heatmap', 'similarity_matrix', 'similarity_heatmap', 'curves',
-           'job_curve', 'job_config', 'Explorer', 'explore', 'app_notebook', 'stitch_explore']
+__all__ = ['Selection', 'select', 'gap_matrix', 'heatmap', 'similarity_matrix', 'similarity_heatmap', 'curves', 'job_curve',
+           'ran_config_text', 'Explorer', 'explore', 'app_notebook', 'stitch_explore']
 
-# %% ../nbs/21_explore.ipynb #cf5439ab
+# %% ../nbs/21_explore.ipynb #3dff2ee4
 METRICS = {'test accuracy': ACC, 'penalty': 'penalty', 'train accuracy': 'Overall/Train Accuracy'}
 
+# %% ../nbs/21_explore.ipynb #cf5439ab
 @dataclass(frozen=True)
 class Selection:
     "What to look at: empty tuples mean everything; `epoch=None` means each job's last epoch; `measure` a similarity."
@@ -35,7 +36,9 @@ class Selection:
     epoch: int|None = None
     measure: str|None = None
 
-def select(df:pd.DataFrame, sel:Selection)->pd.DataFrame:
+def select(df:pd.DataFrame, # a results table (`stitchbook.results.collect`)
+           sel:Selection    # what to look at
+          )->pd.DataFrame:
     "The stitched jobs' rows that match `sel`, at its epoch."
     if sel.metric not in METRICS: raise UserError(f"metric {sel.metric!r}: use one of {', '.join(METRICS)}")
     d = df[df.role == 'stitch']
@@ -48,7 +51,9 @@ def select(df:pd.DataFrame, sel:Selection)->pd.DataFrame:
 _GAP = ['sweep', 'source_stage', 'dest_stage']
 _MATRIX = _GAP + ['value', 'adapter', 'folder', 'source_depth', 'dest_depth']
 
-def gap_matrix(df:pd.DataFrame, sel:Selection)->pd.DataFrame:
+def gap_matrix(df:pd.DataFrame, # a results table (`stitchbook.results.collect`)
+               sel:Selection    # what to look at
+              )->pd.DataFrame:
     "Best value of the selected metric per sweep and gap, and the stitcher (and job folder) that reached it."
     d, col = select(df, sel), METRICS[sel.metric]
     if not len(d): return pd.DataFrame(columns=_MATRIX)
@@ -69,14 +74,18 @@ def _cells(m:pd.DataFrame, color:alt.Color, tooltip:list, names:bool=True)->alt.
     return (alt.layer(*layers, data=m).properties(width=420, height=200).facet(row=alt.Row('sweep:N', title=None))
             .resolve_scale(x='independent', y='independent'))
 
-def heatmap(df:pd.DataFrame, sel:Selection)->alt.FacetChart:
+def heatmap(df:pd.DataFrame, # a results table (`stitchbook.results.collect`)
+            sel:Selection    # what to look at
+           )->alt.FacetChart:
     "The gap matrix: source stage x destination stage, coloured by the best value, the winning stitcher written in."
     scheme = 'redyellowgreen' if sel.metric != 'penalty' else 'yelloworangered'
     color = alt.Color('value:Q', title=sel.metric, scale=alt.Scale(scheme=scheme))
     return _cells(gap_matrix(df, sel), color, ['adapter:N', 'folder:N', alt.Tooltip('value:Q', format='.3f')])
 
 # %% ../nbs/21_explore.ipynb #09bc41fc
-def similarity_matrix(df:pd.DataFrame, sel:Selection)->pd.DataFrame:
+def similarity_matrix(df:pd.DataFrame, # a results table (`stitchbook.results.collect`)
+                      sel:Selection    # what to look at
+                     )->pd.DataFrame:
     "The gap matrix with the similarity of each gap's pair by the selected measure (`Similarity/<measure>` columns)."
     cols = measure_columns(df)
     if sel.measure not in cols:
@@ -86,7 +95,9 @@ def similarity_matrix(df:pd.DataFrame, sel:Selection)->pd.DataFrame:
     pair = d.groupby(_GAP, sort=False)[cols[sel.measure]].first().rename('similarity').reset_index()
     return m.merge(pair, on=_GAP, how='left')
 
-def similarity_heatmap(df:pd.DataFrame, sel:Selection)->alt.FacetChart:
+def similarity_heatmap(df:pd.DataFrame, # a results table (`stitchbook.results.collect`)
+                       sel:Selection    # what to look at
+                      )->alt.FacetChart:
     "The selected measure's similarity of each gap's pair, on the gap matrix's axes, beside its best metric."
     color = alt.Color('similarity:Q', title=sel.measure, scale=alt.Scale(scheme='blues'))
     tips = [alt.Tooltip('similarity:Q', format='.3f', title=sel.measure), 'adapter:N', 'folder:N',
@@ -94,7 +105,9 @@ def similarity_heatmap(df:pd.DataFrame, sel:Selection)->alt.FacetChart:
     return _cells(similarity_matrix(df, sel), color, tips, names=False)
 
 # %% ../nbs/21_explore.ipynb #13952485
-def curves(df:pd.DataFrame, sel:Selection)->alt.Chart:
+def curves(df:pd.DataFrame, # a results table (`stitchbook.results.collect`)
+           sel:Selection    # what to look at
+          )->alt.Chart:
     "The selected metric over epochs, one line per selected job."
     keep = set(select(df, replace(sel, epoch=None)).folder)
     d = df[df.folder.isin(keep) & df[METRICS[sel.metric]].notna()].copy()
@@ -106,7 +119,10 @@ def curves(df:pd.DataFrame, sel:Selection)->alt.Chart:
     ).properties(width=420, height=220)
 
 # %% ../nbs/21_explore.ipynb #1262a55b
-def job_curve(df:pd.DataFrame, folder:str, sel:Selection)->alt.Chart:
+def job_curve(df:pd.DataFrame, # a results table (`stitchbook.results.collect`)
+              folder:str,      # the job's folder (its `folder` column)
+              sel:Selection    # what to look at: the metric
+             )->alt.Chart:
     "One job's learning curve: the selected metric and the train accuracy over its epochs."
     d = df[df.folder == folder]
     cols = list(dict.fromkeys(c for c in (METRICS[sel.metric], 'Overall/Train Accuracy') if c in d))
@@ -116,7 +132,9 @@ def job_curve(df:pd.DataFrame, folder:str, sel:Selection)->alt.Chart:
         tooltip=['metric:N', 'Epoch:O', alt.Tooltip('value:Q', format='.3f')]
     ).properties(width=320, height=180, title=Path(str(folder)).name)
 
-def job_config(df:pd.DataFrame, folder:str)->str:
+def ran_config_text(df:pd.DataFrame,  # a results table (`stitchbook.results.collect`)
+                    folder:str        # the job's folder (its `folder` column)
+                   )->str:
     "The config a job ran (its `config.yml`), else its metadata: from its folder, or from the table's row."
     path = jobs.ran_config(folder) if Path(folder).is_dir() else None
     if path: return path.read_text()
@@ -128,7 +146,7 @@ def job_config(df:pd.DataFrame, folder:str)->str:
 # %% ../nbs/21_explore.ipynb #f391165b
 class Explorer:
     "Selection state over a results table, with live widgets to change it."
-    def __init__(self, df:pd.DataFrame):
+    def __init__(self, df:pd.DataFrame): # a results table (`stitchbook.results.collect`)
         if 'role' not in df or not (df.role == 'stitch').any():
             raise UserError("the results table has no stitched jobs to explore")
         self.df, self.sel, self.job, self._ui = df, Selection(), None, None
@@ -150,7 +168,7 @@ class Explorer:
         df, sel = self.df, self.sel
         v = dict(rows=select(df, sel), matrix=gap_matrix(df, sel), heatmap=heatmap(df, sel), curves=curves(df, sel))
         if self.sel.measure: v['similarity'] = similarity_heatmap(self.df, self.sel)
-        if self.job: v.update(job=job_curve(self.df, self.job, self.sel), config=job_config(self.df, self.job))
+        if self.job: v.update(job=job_curve(self.df, self.job, self.sel), config=ran_config_text(self.df, self.job))
         return v
 
 # %% ../nbs/21_explore.ipynb #18f3476a
@@ -224,7 +242,9 @@ def explore(results)->Explorer:
     return Explorer(similarity_columns(df, sim) if len(sim) else df)
 
 # %% ../nbs/21_explore.ipynb #fb18ea32
-def app_notebook(root, folder)->Path:
+def app_notebook(root,   # the output root of the sweeps
+                 folder  # where to write the notebook
+                )->Path:
     "A one-cell notebook in `folder` that shows the explorer over `root`: what Voilà serves."
     import nbformat
     src = f"from stitchbook.explore import explore\nexplore({str(Path(root).resolve())!r}).widget()"

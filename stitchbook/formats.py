@@ -15,14 +15,14 @@ from torch import nn
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['LAYOUTS', 'LAYOUT_SYNONYMS', 'CLASS_TOKENS', 'layout_name', 'Format', 'parse_format', 'format_of', 'Reformat',
-           'reformat']
+__all__ = ['layout_name', 'Format', 'parse_format', 'format_of', 'Reformat', 'reformat']
 
 # %% ../nbs/01_formats.ipynb #0c400cef
 LAYOUTS = ('img', 'bhwc', 'token', 'bert', 'vector')
 LAYOUT_SYNONYMS = {'nchw': 'img', 'nhwc': 'bhwc', 'nlc': 'token'}
 _RANK = dict(img=4, bhwc=4, token=3, bert=3, vector=2)
 
+# %% ../nbs/01_formats.ipynb #f8f58dba
 def layout_name(name:str # a layout, or one of timm's words `NCHW`, `NHWC`, `NLC`
                )->str:
     "The canonical layout for `name`, or a `UserError` that lists the valid ones."
@@ -43,7 +43,7 @@ def _square_side(L:int, what:str)->int:
 
 @dataclass(frozen=True)
 class Format:
-    "A tensor layout from `LAYOUTS` with optional channel count `C` and spatial size `H`×`W`."
+    "A tensor layout (img, bhwc, token, bert or vector) with optional channel count `C` and spatial size `H`×`W`."
     layout: str
     C: int|None = None
     H: int|None = None
@@ -120,9 +120,13 @@ def _out_channels(src:Format, dst:Format)->int|None:
     if src.C is None: return None
     return 2 * src.C if src.layout == 'bert' and dst.layout != 'bert' else src.C
 
+# %% ../nbs/01_formats.ipynb #fea49e21
 class Reformat(nn.Module):
     "Convert activations from format `src` to format `dst`; the plan is fixed at construction."
-    def __init__(self, src, dst, class_token:str='zeros'):
+    def __init__(self,
+                 src,                     # format it reads: a layout name, `[layout, shape]` or `Format`
+                 dst,                     # format it writes, spelled the same ways
+                 class_token:str='zeros'): # class token made for `bert` targets: zeros, ones or avg
         super().__init__()
         self.src, self.dst = parse_format(src), parse_format(dst)
         if class_token not in CLASS_TOKENS:

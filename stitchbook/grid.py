@@ -11,12 +11,13 @@ from pathlib import Path
 import pandas as pd
 
 # %% auto #0
-__all__ = ['COLUMNS', 'SIMILARITY', 'grid_table', 'similarity_file', 'read_similarity', 'measure_columns', 'similarity_columns']
+__all__ = ['grid_table', 'similarity_file', 'read_similarity', 'measure_columns', 'similarity_columns']
 
 # %% ../nbs/19b_grid.ipynb #23543701
 COLUMNS = ('sweep', 'source', 'dest', 'source_node', 'dest_node', 'source_stage', 'dest_stage', 'first_deleted_block',
            'last_deleted_block', 'num_downsamples', 'stitcher', 'measure', 'value')
 
+# %% ../nbs/19b_grid.ipynb #e8bfdf57
 def grid_table(rows:list)->pd.DataFrame:
     "Rows (dicts) as a similarity table: `COLUMNS` in order, '' for unset text, gap indices as nullable integers."
     df = pd.DataFrame(rows, columns=list(COLUMNS))
@@ -43,6 +44,7 @@ def read_similarity(root)->pd.DataFrame:
 # %% ../nbs/19b_grid.ipynb #33b6c229
 SIMILARITY = 'Similarity/'
 
+# %% ../nbs/19b_grid.ipynb #1cfb24ef
 def measure_columns(df:pd.DataFrame)->dict:
     "`{measure: column}` of a results table's similarity columns."
     return {c[len(SIMILARITY):]: c for c in df.columns if str(c).startswith(SIMILARITY)}

@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch, yaml
-from fastcore.script import call_parse
-from .errors import UserError, user_errors
+from .errors import UserError
 from .files import atomic_write
 from .jobs import (write_status, result_files, load_results, result_file, ran_config_file, checkpoint_file,
                              model_file, cache_dir, status_file, write_checkpoint, read_checkpoint,
@@ -24,15 +23,16 @@ from .data import make_data, dataset_info, default_data_path, subset_seed
 from .sources import open_source, native_shape
 from .assembly import model_from_config, weight_sources, source_data_config
 from .cache import split_prefix, cache_blocker, ActivationCache
+from .speed import fast_parts
 from .train import (Run, make_optimizer, make_scheduler, make_loss, evaluate_loader, evaluate_tasks,
-                              evaluate_val, train_epoch, result_row, world)
+                              evaluate_val, train_epoch, result_row, world, use_objective)
 from .tasks import MultiTaskLoader, make_task_data
 import torch.distributed as dist
 from .stitch import init_adapter
 from torch.utils.flop_counter import FlopCounterMode
 
 # %% auto #0
-__all__ = ['prepare', 'model_stats', 'fingerprint', 'save_checkpoint', 'resume', 'train_job', 'stitch_train']
+__all__ = ['prepare', 'model_stats', 'fingerprint', 'save_checkpoint', 'resume', 'train_job', 'train_from_flags']
 
 # %% ../nbs/16_job.ipynb #6d50ff1f
 def _log(msg, verbose=True):
@@ -143,7 +143,7 @@ def _cached_loaders(prefix, data, folder:Path, verbose:bool)->tuple:
 
 def _close_caches(run:Run, folder:Path):
     "Release the activation caches of `run`, deleting the files of those on disk, and their folder once empty."
-    for loader in (run.train, run.test, run.val):
+    for loader in (run.train, run.test, run.val, run.objective and run.objective.loader):
         if getattr(loader, 'cache', None) is not None: loader.cache.close()
     if cache_dir(folder).is_dir() and not any(cache_dir(folder).iterdir()): cache_dir(folder).rmdir()
 
@@ -191,7 +191,9 @@ def prepare(cfg:dict,                  # a checked job config
             amp:bool=False,            # bf16 autocast
             channels_last:bool=False,  # channels-last memory format
             progress:bool=True,        # log lines
-            data=None)->Run:           # (train, test) given from Python instead of `train_config.dataset`
+            data=None,                 # (train, test) given from Python instead of `train_config.dataset`
+            fast:bool=True,            # run compute copies of the frozen parts (`fast_parts`: BatchNorm folded, ...)
+            compile:bool=False)->Run:  # `torch.compile` those copies (pays only on long runs)
     "Build the data, model, cache, optimizer and schedule of a checked job config."
     tc = cfg.setdefault('train_config', {})
     device, rank, n_proc = _start(cfg)
@@ -208,8 +210,10 @@ def prepare(cfg:dict,                  # a checked job config
     if blocker is None: train, test, val = _cached_loaders(prefix, data, folder, progress)
     else: _log(f"activation cache: off ({blocker})", progress)
     if tc.get('init'): init_adapter(model, tc['init'], _first_batch(data.train))
-    return Run(model=model, prefix=prefix, train=train, test=test, val=val, cached=blocker is None, device=device,
-               amp=amp, task_tests=task_tests, provenance=prov, **_optimisation(cfg, model, rest, n_proc))
+    prefix, rest = fast_parts(prefix, rest, fold=fast, channels_last=fast, inference=fast, compile=compile)
+    run = Run(model=model, prefix=prefix, train=train, test=test, val=val, cached=blocker is None, device=device,
+              amp=amp, task_tests=task_tests, provenance=prov, **_optimisation(cfg, model, rest, n_proc))
+    return use_objective(run, tc, blocker, cache_dir(folder), progress)
 
 # %% ../nbs/16_job.ipynb #b8993172
 def model_stats(model:torch.nn.Module,  # the model
@@ -351,6 +355,8 @@ def train_job(config,                    # config path or mapping
               channels_last:bool=False,  # channels-last memory format
               progress:bool=True,        # progress bar and log lines
               data=None,                 # (train, test) Datasets or (images, labels) pairs: instead of the config's
+              fast:bool=True,            # frozen parts run as compute copies with exact speed-ups (`prepare`)
+              compile:bool=False,        # `torch.compile` the frozen parts' copies
               **overrides                # command-line overrides: epochs, lr, seed, resume_from, test_only, ...
              )->pd.DataFrame:
     "Run a stitching (or training) job; return its per-epoch results table."
@@ -360,7 +366,8 @@ def train_job(config,                    # config path or mapping
     folder = Path(output or cfg.get('save_dir') or (src.parent if src else '.'))
     check_job_paths(cfg, folder, src)
     new = not folder.exists()
-    run = prepare(cfg, folder, pretrained, activation_cache, amp, channels_last, progress, data)
+    run = prepare(cfg, folder, pretrained, activation_cache, amp, channels_last, progress, data, fast=fast,
+                  compile=compile)
     lead = world()[0] == 0                                 # under torchrun only the first process writes
     try:
         if cfg.get('test_only'): return _test_only(run, cfg, folder, lead)
@@ -370,41 +377,16 @@ def train_job(config,                    # config path or mapping
         if new and not model_file(folder).exists(): _leave_no_trace(folder)     # it failed before its first results
 
 # %% ../nbs/16_job.ipynb #c474c729
-@call_parse
-@user_errors
-def stitch_train(Config:str=None,              # job config (YAML)
-                 data_path:str=None,           # where datasets live
-                 Output:str=None,              # job folder (default: the config's folder)
-                 metrics_output:str=None,      # results file (default: <output>/result-<seed>.parquet)
-                 Epochs:int=None,              # epochs to train
-                 Batch_size:int=None,          # images per batch
-                 Max_batches:int=None,         # limit batches per epoch (debugging)
-                 lr:float=None, wd:float=None, momentum:float=None, seed:int=None,
-                 device:str=None,              # cpu, cuda, cuda:1 (default: cuda when available)
-                 workers:int=None,             # data-loading workers
-                 deterministic:bool=False,     # deterministic algorithms
-                 save_checkpoints:bool=False,  # keep a checkpoint per epoch
-                 no_eval_checkpoints:bool=False, # evaluate only after the last epoch
-                 checkpoint_initial_model:bool=False, # save the untrained model as epoch 0
-                 resume_from:str=None,         # continue from this checkpoint
-                 load_from:str=None,           # load these weights first (weights only)
-                 non_strict:bool=False,        # allow missing or extra keys with --load-from
-                 unfrozen:bool=False,          # train every part
-                 test_only:bool=False,         # evaluate only (with --load-from)
-                 smoke_test:bool=False,        # one epoch of two batches
-                 Verbose:bool=False,           # more log lines
-                 no_pretrained:bool=False,     # random weights everywhere (offline runs, tests)
-                 init:str=None,                # closed-form adapter init: lstsq, ridge, procrustes
-                 no_cache:bool=False,          # never use the activation cache
-                 amp:bool=False,               # bf16 autocast
-                 channels_last:bool=False):    # channels-last memory format
-    "Train the adapter of a stitched model (or any model) from a job config; write results and checkpoints."
-    if not Config: raise UserError("give the job config: stitch-train -c config.yml")
-    print(train_job(Config, Output, pretrained=False if no_pretrained else None, activation_cache=not no_cache,
-          amp=amp, channels_last=channels_last, data_path=data_path, metrics_output=metrics_output, epochs=Epochs,
-          batch_size=Batch_size, max_batches=Max_batches, lr=lr, wd=wd, momentum=momentum, seed=seed, device=device,
-          workers=workers, deterministic=deterministic or None, save_checkpoints=save_checkpoints or None,
-          eval_checkpoints=False if no_eval_checkpoints else None, unfrozen=unfrozen or None,
-          checkpoint_initial_model=checkpoint_initial_model or None, resume_from=resume_from, load_from=load_from,
-          strict_load=False if non_strict else None, test_only=test_only or None, smoke_test=smoke_test,
-          verbose=Verbose or None, init=init).to_string(index=False))
+def train_from_flags(flags:dict):
+    "Run `train_job` as the flags of `stitch-train` say (`stitchbook.cli.stitch_train` parses them); print its results."
+    print(train_job(flags['Config'], flags['Output'], pretrained=False if flags['no_pretrained'] else None,
+          activation_cache=not flags['no_cache'], amp=flags['amp'], channels_last=flags['channels_last'],
+          data_path=flags['data_path'], metrics_output=flags['metrics_output'], epochs=flags['Epochs'],
+          batch_size=flags['Batch_size'], max_batches=flags['Max_batches'], lr=flags['lr'], wd=flags['wd'],
+          momentum=flags['momentum'], seed=flags['seed'], device=flags['device'], workers=flags['workers'],
+          deterministic=flags['deterministic'] or None, save_checkpoints=flags['save_checkpoints'] or None,
+          eval_checkpoints=False if flags['no_eval_checkpoints'] else None, unfrozen=flags['unfrozen'] or None,
+          checkpoint_initial_model=flags['checkpoint_initial_model'] or None, resume_from=flags['resume_from'],
+          load_from=flags['load_from'], strict_load=False if flags['non_strict'] else None,
+          test_only=flags['test_only'] or None, smoke_test=flags['smoke_test'], verbose=flags['Verbose'] or None,
+          init=flags['init'], fast=not flags['plain'], compile=flags['compile']).to_string(index=False))

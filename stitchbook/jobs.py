@@ -14,11 +14,11 @@ from .errors import UserError
 from .files import atomic_write, job_lock, tensor_bytes
 
 # %% auto #0
-__all__ = ['KEPT_STATUS', 'config_file', 'metadata_file', 'model_file', 'status_file', 'attempts_file', 'notebook_file',
-           'cache_dir', 'result_file', 'ran_config_file', 'checkpoint_file', 'read_status', 'write_status',
-           'add_attempt', 'attempts', 'DamagedFile', 'result_files', 'load_results', 'results', 'seed_of', 'readable',
-           'checksum_file', 'write_checkpoint', 'read_checkpoint', 'read_metadata', 'read_model', 'ran_config',
-           'job_folders', 'twins_of', 'signature', 'alive', 'state', 'has_run', 'clear', 'share_files']
+__all__ = ['config_file', 'metadata_file', 'model_file', 'status_file', 'attempts_file', 'notebook_file', 'cache_dir',
+           'result_file', 'ran_config_file', 'checkpoint_file', 'read_status', 'write_status', 'add_attempt',
+           'attempts', 'DamagedFile', 'result_files', 'load_results', 'results', 'seed_of', 'readable', 'checksum_file',
+           'write_checkpoint', 'read_checkpoint', 'read_metadata', 'read_model', 'ran_config', 'job_folders',
+           'twins_of', 'signature', 'alive', 'state', 'has_run', 'clear', 'share_files']
 
 # %% ../nbs/15a_jobs.ipynb #c7c257d3
 def config_file(folder)->Path:   return Path(folder)/'config.yml'
@@ -29,15 +29,22 @@ def attempts_file(folder)->Path: return Path(folder)/'attempts.jsonl'
 def notebook_file(folder)->Path: return Path(folder)/'job.ipynb'
 def cache_dir(folder)->Path:     return Path(folder)/'cache'
 
-def result_file(folder, seed, test_only:bool=False)->Path:
+def result_file(folder,              # a job folder
+                seed,                # the run's seed
+                test_only:bool=False # a test-only run's table (`test-<seed>`)
+               )->Path:
     "The results table of the run with `seed`: `result-<seed>.parquet`, or `test-<seed>.parquet` for a test-only run."
     return Path(folder)/f"{'test' if test_only else 'result'}-{seed}.parquet"
 
-def ran_config_file(folder, seed)->Path:
+def ran_config_file(folder, # a job folder
+                    seed    # the run's seed
+                   )->Path:
     "The config a run with `seed` trained with, written beside its results."
     return Path(folder)/f"result-{seed}.config.yml"
 
-def checkpoint_file(folder, epoch:int|None=None)->Path:
+def checkpoint_file(folder,              # a job folder
+                    epoch:int|None=None  # the epoch of a kept checkpoint; None: the last one
+                   )->Path:
     "`checkpoint-last.pt`, or the checkpoint kept after `epoch` (`checkpoint-epoch-<epoch>.pt`)."
     return Path(folder)/('checkpoint-last.pt' if epoch is None else f"checkpoint-epoch-{epoch}.pt")
 
@@ -49,6 +56,7 @@ _SHARED = ('result-*', 'test-*', 'model.json')   # what a twin gets: results tab
 # %% ../nbs/15a_jobs.ipynb #ffe50df4
 KEPT_STATUS = ('log', 'notebook', 'host', 'pid', 'job_id', 'executor')
 
+# %% ../nbs/15a_jobs.ipynb #5f8a3f84
 def read_status(folder)->dict:
     "A job folder's `status.json` (`{}` when there is none, `{'state': 'failed'}` when it cannot be read)."
     path = status_file(folder)
@@ -269,7 +277,8 @@ def clear(folder)->bool:
             for f in folder.glob(pattern): shutil.rmtree(f) if f.is_dir() and not f.is_symlink() else f.unlink()
     return True
 
-def share_files(original, twin):
+def share_files(original, # the job folder that ran
+                twin):    # a folder of the same job, which gets its results
     "Copy the results tables, their configs and `model.json` of `original` into `twin`."
     for f in sorted(Path(original).iterdir()):
         if f.is_file() and any(fnmatch(f.name, g) for g in _SHARED):

@@ -6,7 +6,7 @@ Docs: https://stitchbook.github.io/stitchbook/models.html.md"""
 
 # %% ../nbs/02_models.ipynb #80f1b5c8
 from __future__ import annotations
-import difflib, importlib, inspect, os, re, socket, sys
+import copy, difflib, importlib, inspect, os, re, socket, sys
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlparse
@@ -16,8 +16,8 @@ from .errors import UserError
 from .files import sha256
 
 # %% auto #0
-__all__ = ['BACKENDS', 'BACKEND_SYNONYMS', 'BACKEND_MODULES', 'PretrainedUnavailable', 'register_backend', 'resolve_factory',
-           'backend_of', 'ModelArgumentError', 'load_model', 'load_checkpoint']
+__all__ = ['BACKENDS', 'LOADED_BYTES', 'PretrainedUnavailable', 'register_backend', 'resolve_factory', 'backend_of',
+           'ModelArgumentError', 'load_model', 'load_checkpoint']
 
 # %% ../nbs/02_models.ipynb #e4360413
 class PretrainedUnavailable(UserError):
@@ -49,10 +49,14 @@ def _check_download(name:str, backend:str, url:str):
     if _offline(): raise _unavailable(name, backend, "offline mode is on (HF_HUB_OFFLINE / STITCHBOOK_OFFLINE)")
     if not _host_reachable(url): raise _unavailable(name, backend, f"{urlparse(url).hostname} cannot be reached")
 
+# %% ../nbs/02_models.ipynb #a12b0af6
+BACKEND_SYNONYMS = {'pytorch': 'torchvision', 'tv': 'torchvision'}
+
+# %% ../nbs/02_models.ipynb #59c4b5a9
+BACKEND_MODULES = ('stitchbook.zoo', 'stitchbook.convnet')   # the package's own backends, registered on first lookup
+
 # %% ../nbs/02_models.ipynb #07c368ee
 BACKENDS = {}
-BACKEND_SYNONYMS = {'pytorch': 'torchvision', 'tv': 'torchvision'}
-BACKEND_MODULES = ('stitchbook.zoo', 'stitchbook.convnet')   # the package's own backends, registered on first lookup
 
 def _backends()->dict:
     "`BACKENDS`, once the modules in `BACKEND_MODULES` have been imported and so have registered themselves."
@@ -177,7 +181,10 @@ def backend_of(name:str)->str:
 # %% ../nbs/02_models.ipynb #cbb73795
 class ModelArgumentError(UserError):
     "A keyword argument that the model's constructor does not take."
-    def __init__(self, spec:str, key:str, owner:str, options:list):
+    def __init__(self, spec:str,    # the model as named
+                 key:str,           # the argument refused
+                 owner:str,         # the class or function that refused it
+                 options:list):     # the arguments it takes
         self.key, self.owner, self.options = key, owner, options
         near = difflib.get_close_matches(key, options, n=3, cutoff=0.6)
         hint = f" Did you mean {' or '.join(map(repr, near))}?" if near else ''
@@ -212,15 +219,9 @@ def _construct(build, spec:str, kwargs:dict, prefer:str, extra=()):
                                  _keywords(owner) if owner else []) from None
 
 # %% ../nbs/02_models.ipynb #f1d61f8c
-def load_model(spec,                      # `nn.Module`, model name, or 'package.module:factory'
-               pretrained:bool=True,      # load the published weights of a named model
-               backend:str|None=None,     # 'timm', 'torchvision' (alias 'pytorch'), a registered one; `None` searches
-               checkpoint:str|Path|None=None, # local state-dict file to load afterwards
-               **kwargs                   # passed to the model constructor (e.g. `img_size`, `in_chans`)
-              )->nn.Module:
-    "Build or fetch the network `spec` names; `model.weights_from` says where its weights came from."
+def _load(spec, pretrained:bool, backend, checkpoint, kwargs:dict)->nn.Module:
+    "Build the network `spec` names and load its weights; `model.weights_from` says where they came from."
     if isinstance(spec, nn.Module): model, origin = spec, {'source': 'module', 'class': type(spec).__name__}
-    elif not isinstance(spec, str): raise UserError(f"a model is an nn.Module or a name, got {type(spec).__name__}")
     elif ':' in spec: model, origin = _from_factory(spec, pretrained, **kwargs), None
     else:
         b = _backend_for(spec, backend)
@@ -233,6 +234,19 @@ def load_model(spec,                      # `nn.Module`, model name, or 'package
     model.weights_from = origin
     return model
 
+def load_model(spec,                      # `nn.Module`, model name, or 'package.module:factory'
+               pretrained:bool=True,      # load the published weights of a named model
+               backend:str|None=None,     # 'timm', 'torchvision' (alias 'pytorch'), a registered one; `None` searches
+               checkpoint:str|Path|None=None, # local state-dict file to load afterwards
+               **kwargs                   # passed to the model constructor (e.g. `img_size`, `in_chans`)
+              )->nn.Module:
+    "Build or fetch the network `spec` names (fixed weights: once per process, a copy each time)."
+    if not isinstance(spec, (str, nn.Module)):
+        raise UserError(f"a model is an nn.Module or a name, got {type(spec).__name__}")
+    key = _load_key(spec, pretrained, backend, checkpoint, kwargs)
+    return _loaded_once(key, lambda: _load(spec, pretrained, backend, checkpoint, kwargs))
+
+# %% ../nbs/02_models.ipynb #f553e57c
 def load_checkpoint(model:nn.Module,        # the network to load into
                     path,                    # a file `torch.save` wrote: a state dict, or a run's checkpoint
                     strict:bool=True,        # every key must match
@@ -247,3 +261,31 @@ def load_checkpoint(model:nn.Module,        # the network to load into
     if isinstance(state, dict) and 'model' in state and isinstance(state['model'], dict): state = state['model']
     model.load_state_dict(state, strict=strict)
     return model
+
+# %% ../nbs/02_models.ipynb #ae684f0e
+_LOADED = {}                   # load key -> a network with fixed weights, never handed out; newest last
+LOADED_BYTES = 2 << 30         # how many bytes of parameters and buffers a process keeps for the next load
+
+def _nbytes(model:nn.Module)->int:
+    return sum(t.numel() * t.element_size() for t in (*model.parameters(), *model.buffers()))
+
+def _load_key(spec, pretrained, backend, checkpoint, kwargs:dict)->tuple|None:
+    "What decides a named network and its weights; `None` when its weights are random or user code builds it."
+    if not isinstance(spec, str) or ':' in spec or not (pretrained or checkpoint): return None
+    file = None
+    if checkpoint is not None:
+        path = Path(checkpoint)
+        if not path.is_file(): return None
+        st = path.stat()
+        file = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    return spec, backend, bool(pretrained), file, repr(sorted(kwargs.items()))
+
+def _loaded_once(key:tuple|None, load)->nn.Module:
+    "A copy of the network `load()` builds, built once per process for the same `key` (always when `key` is None)."
+    if key is None: return load()
+    if key not in _LOADED:
+        with torch.random.fork_rng(devices=[]): _LOADED[key] = load()
+        while sum(map(_nbytes, _LOADED.values())) > LOADED_BYTES and len(_LOADED) > 1:
+            _LOADED.pop(next(iter(_LOADED)))
+    else: _LOADED[key] = _LOADED.pop(key)                         # newest last
+    return copy.deepcopy(_LOADED[key])

@@ -16,8 +16,7 @@ from .adapters import ADAPTERS, ReadsFormat
 from .config import ConfigError, key_path, did_you_mean, part_args, PART_NAMES, CHECKS
 
 # %% auto #0
-__all__ = ['FUNCTIONS', 'AGGREGATIONS', 'PART_KEYS', 'PART_CLASSES', 'PARTS', 'COMMON_KEYS', 'INFERRED', 'BaseBlock',
-           'ClassifierHead', 'Function', 'Parallel', 'Step', 'check_part']
+__all__ = ['FUNCTIONS', 'PARTS', 'BaseBlock', 'ClassifierHead', 'Function', 'Parallel', 'Step', 'check_part']
 
 # %% ../nbs/08_parts.ipynb #d9c8b784
 class BaseBlock(ReadsFormat, nn.Module):
@@ -72,9 +71,13 @@ class Function(ReadsFormat, nn.Module):
 # %% ../nbs/08_parts.ipynb #49941e05
 AGGREGATIONS = ('none', 'avg', 'concat', 'concat_channels', 'concat_sequence')
 
+# %% ../nbs/08_parts.ipynb #8c0f171c
 class Parallel(nn.Module):
     "Branches run on one input; outputs brought to one layout and aggregated by `agg`."
-    def __init__(self, branches, agg:str, out_layouts):
+    def __init__(self,
+                 branches,        # the branch modules, each run on the input
+                 agg:str,         # how outputs are joined: none, avg, concat, concat_channels or concat_sequence
+                 out_layouts):    # one `Reformat` per branch, to the common output layout
         super().__init__()
         if agg not in AGGREGATIONS: raise UserError(f"agg {agg!r}: use one of {', '.join(AGGREGATIONS)}")
         self.branches, self.agg = nn.ModuleList(branches), agg
@@ -90,8 +93,15 @@ class Parallel(nn.Module):
 # %% ../nbs/08_parts.ipynb #3aad9ceb
 class Step(nn.Module):
     "One part of a model: reformat the input, run `body`; frozen parts neither train nor update statistics."
-    def __init__(self, body:nn.Module, reformat:nn.Module, kind:str, path:str, in_format:Format, out_format:Format,
-                 frozen:bool=False, freeze_stats:bool=True):
+    def __init__(self,
+                 body:nn.Module,           # the part itself
+                 reformat:nn.Module,       # converts the incoming activation to `in_format`
+                 kind:str,                 # the part's class name in the config
+                 path:str,                 # where it is in the config, e.g. 'assembly[0]'
+                 in_format:Format,         # format `body` reads
+                 out_format:Format,        # format `body` writes
+                 frozen:bool=False,        # keep its parameters from training
+                 freeze_stats:bool=True):  # if frozen, also keep it in eval mode (BatchNorm statistics fixed)
         super().__init__()
         self.body, self.reformat = body, reformat
         self.kind, self.path, self.in_format, self.out_format = kind, path, in_format, out_format
@@ -114,10 +124,12 @@ PART_KEYS = {
     'ParallelPart': dict(parts='list', agg='str'),
 }
 PART_CLASSES = {**ADAPTERS, 'BaseBlock': BaseBlock, 'ClassifierHead': ClassifierHead, 'Function': Function}
-PARTS = sorted(set(PART_KEYS) | set(PART_CLASSES))
 COMMON_KEYS = ('frozen', 'in_format', 'out_format')
 INFERRED = ('in_channels', 'embed_dim', 'input_resolution', 'num_classes')
 _TYPES = {'int': 'int', 'float': 'num>=0', 'bool': 'bool', 'str': 'str'}
+
+# %% ../nbs/08_parts.ipynb #433e1c8e
+PARTS = sorted(set(PART_KEYS) | set(PART_CLASSES))
 
 # %% ../nbs/08_parts.ipynb #e99e53b9
 def _arg_rules(cls)->tuple:

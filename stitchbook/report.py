@@ -10,20 +10,19 @@ import base64, html, json, os, time
 from pathlib import Path
 import altair as alt
 import pandas as pd
-from fastcore.script import call_parse
-from .errors import UserError, user_errors
 from .files import atomic_write
 from .results import ACC, final, write_results, over_seeds, best_lr
 from . import jobs
 from .grid import SIMILARITY, read_similarity, similarity_columns, measure_columns
 
 # %% auto #0
-__all__ = ['TRAINED', 'PNGS', 'vegalite_png', 'stitched', 'depth_chart', 'flops_chart', 'best_per_gap', 'similarity_heatmaps',
-           'rank_correlations', 'similarity_scatter', 'summary', 'run_facts', 'failed_jobs', 'html_table',
-           'write_report', 'stitch_report']
+__all__ = ['vegalite_png', 'stitched', 'depth_chart', 'flops_chart', 'best_per_gap', 'similarity_heatmaps', 'rank_correlations',
+           'similarity_scatter', 'summary', 'run_facts', 'failed_jobs', 'html_table', 'write_report',
+           'report_from_flags']
 
 # %% ../nbs/20_report.ipynb #583c7a19
-def vegalite_png(spec:dict, **meta)->dict:
+def vegalite_png(spec:dict,   # a Vega-Lite spec (`chart.to_dict()`)
+                 **meta)->dict: # what altair's renderer passes along (unused)
     "A chart's mime bundle: its Vega-Lite spec, a PNG of it (vl-convert), and a plain-text stand-in."
     import vl_convert
     png = base64.b64encode(vl_convert.vegalite_to_png(spec)).decode()
@@ -66,7 +65,10 @@ def _depth_row(f:pd.DataFrame, sweep:str, width:int, height:int, y_scale:alt.Sca
             .facet(column=alt.Column('source_stage:N', sort=src_order, title=f'{sweep}: source stage (last kept)'))
             .resolve_scale(x='independent'))
 
-def depth_chart(df:pd.DataFrame, width:int=150, height:int=140)->alt.VConcatChart:
+def depth_chart(df:pd.DataFrame,  # a results table (`stitchbook.results.collect`)
+                width:int=150,    # of a panel, in pixels
+                height:int=140    # of a panel, in pixels
+               )->alt.VConcatChart:
     "Test accuracy vs the destination stage: a row per sweep, a panel per source stage, the parent as a dashed rule."
     f = stitched(df)
     lo = min(f[ACC].min(), f.dest_parent_accuracy.min()) if f.dest_parent_accuracy.notna().any() else f[ACC].min()
@@ -74,7 +76,10 @@ def depth_chart(df:pd.DataFrame, width:int=150, height:int=140)->alt.VConcatChar
     rows = [_depth_row(g, sweep, width, height, y_scale) for sweep, g in f.groupby('sweep', sort=False)]
     return alt.vconcat(*rows).resolve_scale(color='shared').properties(title='Accuracy vs gap depth')
 
-def flops_chart(df:pd.DataFrame, width:int=520, height:int=320)->alt.LayerChart:
+def flops_chart(df:pd.DataFrame,  # a results table (`stitchbook.results.collect`)
+                width:int=520,    # in pixels
+                height:int=320    # in pixels
+               )->alt.LayerChart:
     "Test accuracy vs forward FLOPs of each stitched model; the parents as black diamonds."
     f = stitched(df)
     parents = final(df)
@@ -90,10 +95,13 @@ def flops_chart(df:pd.DataFrame, width:int=520, height:int=320)->alt.LayerChart:
     names = alt.Chart(parents).mark_text(align='left', dx=10, fontWeight='bold').encode(x=x, y=y, text='network:N')
     return alt.layer(points, marks, names).properties(width=width, height=height, title='Accuracy vs FLOPs')
 
-# %% ../nbs/20_report.ipynb #fec405ed
+# %% ../nbs/20_report.ipynb #519e50bf
 TRAINED = 'trained accuracy'
 
-def best_per_gap(df:pd.DataFrame, sim:pd.DataFrame|None=None)->pd.DataFrame:
+# %% ../nbs/20_report.ipynb #fec405ed
+def best_per_gap(df:pd.DataFrame,            # a results table (`stitchbook.results.collect`)
+                 sim:pd.DataFrame|None=None  # similarity tables (`stitchbook.grid.read_similarity`), if any
+                )->pd.DataFrame:
     "The best stitched job of each sweep and gap (mean over seeds), with its pair's similarity columns from `sim`."
     f = stitched(df)
     f = similarity_columns(f, sim) if sim is not None else f
@@ -137,7 +145,9 @@ def similarity_heatmaps(df:pd.DataFrame,  # a results table
     return alt.vconcat(*rows).properties(title='Similarity beside stitching accuracy')
 
 # %% ../nbs/20_report.ipynb #42a4af30
-def rank_correlations(df:pd.DataFrame, sim:pd.DataFrame)->pd.DataFrame:
+def rank_correlations(df:pd.DataFrame,  # a results table (`stitchbook.results.collect`)
+                      sim:pd.DataFrame  # similarity tables (`stitchbook.grid.read_similarity`)
+                     )->pd.DataFrame:
     "Spearman's rank correlation of each measure with the best trained accuracy per gap, over all sweeps and per sweep."
     best, rows = best_per_gap(df, sim), []
     for m, col in measure_columns(best).items():
@@ -234,7 +244,9 @@ def _cell(v)->str:
     if v is None or v is pd.NA or (isinstance(v, float) and v != v): return ''
     return f'{v:.3f}' if isinstance(v, float) else html.escape(str(v))
 
-def html_table(df:pd.DataFrame, sortable:bool=True)->str:
+def html_table(df:pd.DataFrame,      # cells: values, or `(text, href)` pairs
+               sortable:bool=True    # columns sort on a click
+              )->str:
     "`df` as an HTML table whose columns sort on a click (`(text, href)` cells become links)."
     head = ''.join(f'<th>{html.escape(str(c))}</th>' for c in df.columns)
     body = ''.join('<tr>' + ''.join(f'<td>{_cell(v)}</td>' for v in r) + '</tr>\n' for r in df.itertuples(index=False))
@@ -333,10 +345,11 @@ def _scripts(charts:dict)->str:
             ".catch(e => { document.getElementById('chart-' + id).textContent = 'this chart failed: ' + e; });")
     return f'<script>{bundle}</script>\n<script>const SPECS = {specs};\n{draw}\n{SORT}</script>'
 
-# %% ../nbs/20_report.ipynb #15658c40
+# %% ../nbs/20_report.ipynb #2b0f9924
 PNGS = dict(depth='accuracy_vs_depth.png', flops='accuracy_vs_flops.png', similarity='similarity.png',
             scatter='similarity_vs_accuracy.png')
 
+# %% ../nbs/20_report.ipynb #15658c40
 def _div(key:str)->str: return f'<div class="figure" id="chart-{key}"></div>'
 
 def _figures(df:pd.DataFrame, sim:pd.DataFrame|None)->tuple:
@@ -377,15 +390,12 @@ def write_report(df:pd.DataFrame,                  # a results table (`stitchboo
     return paths
 
 # %% ../nbs/20_report.ipynb #7d65c63a
-@call_parse
-@user_errors
-def stitch_report(root:str,                  # folder holding the sweeps' job folders (e.g. runs/embedded)
-                  output:str=None,           # where to write the report (default: ROOT)
-                  trust_pickles:bool=False): # read the reference's result-*.pkl files (unpickling runs their code)
-    "Collect every job under ROOT into results.parquet; write report.html, with the similarity grids found, and PNGs."
-    df = write_results(root, trust_pickles=trust_pickles)
+def report_from_flags(flags:dict):
+    "Collect the jobs under `stitch-report`'s ROOT into results.parquet; write report.html (with similarity) and PNGs."
+    root = flags['root']
+    df = write_results(root, trust_pickles=flags['trust_pickles'])
     sim = read_similarity(root)
-    paths = write_report(df, output or root, title=str(Path(root).resolve()), similarity=sim if len(sim) else None)
-    f = final(df)
-    print(f"{len(f)} jobs ({_job_counts(df)}), {len(df)} rows -> {Path(root)/'results.parquet'}")
+    paths = write_report(df, flags['output'] or root, title=str(Path(root).resolve()),
+                         similarity=sim if len(sim) else None)
+    print(f"{len(final(df))} jobs ({_job_counts(df)}), {len(df)} rows -> {Path(root)/'results.parquet'}")
     for k, p in paths.items(): print(f"{k}: {p}")

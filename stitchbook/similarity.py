@@ -15,8 +15,7 @@ import pandas as pd
 import torch
 from torch import nn
 from fastcore.basics import patch
-from fastcore.script import call_parse
-from .errors import UserError, user_errors
+from .errors import UserError
 from .files import atomic_write
 from .grid import grid_table, similarity_file
 from .formats import Format, Reformat
@@ -31,10 +30,10 @@ from .job import train_job, _model_and_data
 from .sweep import plan, inside_root, network_parts
 
 # %% auto #0
-__all__ = ['MEASURES', 'LINEAR_STITCHERS', 'linear_cka', 'rbf_cka', 'procrustes_similarity', 'procrustes_distance', 'svcca',
-           'pwcca', 'Moments', 'Reservoir', 'Similarity', 'fit_map', 'MapScore', 'Node', 'source_nodes', 'dest_nodes',
-           'StitchView', 'similarity_grid', 'measure_grid', 'zero_training_config', 'zero_training_accuracy',
-           'zero_training_sweep', 'similarity_table', 'write_similarity', 'stitch_similarity']
+__all__ = ['MEASURES', 'linear_cka', 'rbf_cka', 'procrustes_similarity', 'procrustes_distance', 'svcca', 'pwcca', 'Moments',
+           'Reservoir', 'Similarity', 'fit_map', 'MapScore', 'Node', 'source_nodes', 'dest_nodes', 'StitchView',
+           'similarity_grid', 'measure_grid', 'zero_training_config', 'zero_training_accuracy', 'zero_training_sweep',
+           'similarity_table', 'write_similarity', 'similarity_from_flags']
 
 # %% ../nbs/19a_similarity.ipynb #f7807fd4
 def _pair(x:torch.Tensor, y:torch.Tensor)->tuple:
@@ -112,7 +111,9 @@ def procrustes_similarity(x:torch.Tensor, # [examples, features]
     x, y = _centre(x), _centre(y)
     return min(1.0, float(torch.linalg.svdvals(x.T @ y).sum() / (x.norm() * y.norm())))
 
-def procrustes_distance(x:torch.Tensor, y:torch.Tensor)->float:
+def procrustes_distance(x:torch.Tensor, # [examples, features]
+                        y:torch.Tensor  # [examples, features'], the same examples
+                       )->float:
     "Squared orthogonal Procrustes distance of the centred, unit-norm representations: `2 - 2 procrustes_similarity`."
     return 2 - 2 * procrustes_similarity(x, y)
 
@@ -268,7 +269,8 @@ def _linear_measures(m:Moments, names, keep:float)->dict:
 # %% ../nbs/19a_similarity.ipynb #5a662d16
 class Reservoir:
     "A seeded uniform sample of `rows` row pairs from a stream: the one `rbf_cka(..., rows, seed)` draws at once."
-    def __init__(self, rows:int=1024, seed:int=0):
+    def __init__(self, rows:int=1024, # row pairs kept
+                 seed:int=0):     # of the sample
         self.rows, self.g, self.keys, self.x, self.y = rows, torch.Generator().manual_seed(seed), None, None, None
 
     def update(self, x, y):
@@ -337,7 +339,9 @@ def fit_map(m:Moments,          # moments of source rows x and destination rows 
 
 class MapScore:
     "R² of a fixed map `x @ W + b` on streamed rows: 1 - residual / total sum of squares around these rows' mean."
-    def __init__(self, W:torch.Tensor, b:torch.Tensor): self.W, self.b, self.n, self.sse, self.y0 = W, b, 0, 0., None
+    def __init__(self, W:torch.Tensor, # [features, features'] weights of the map
+                 b:torch.Tensor): # [features'] bias
+        self.W, self.b, self.n, self.sse, self.y0 = W, b, 0, 0., None
 
     def update(self, x:torch.Tensor, y:torch.Tensor)->torch.Tensor:
         "Score a batch of row pairs; return the mapped rows."
@@ -369,6 +373,7 @@ def _probe(net:nn.Module, piece:nn.Module, shape:tuple)->Format:
     "The format of what `piece` makes of a random input of `shape`."
     return _format(piece(torch.randn(2, *shape)), None, net)
 
+# %% ../nbs/19a_similarity.ipynb #2fdeeaf0
 def source_nodes(net:nn.Module,        # source network, in eval mode
                  shape:tuple,          # its input (C, H, W)
                  names:list|None=None  # cut points to end at (default: every stage's end but the head's)
@@ -403,7 +408,9 @@ def _rows(t:torch.Tensor, layout:str)->torch.Tensor:
 
 class StitchView:
     "How a linear stitch from format `src` into format `dst` reads both sides: rows of channels, one per position."
-    def __init__(self, src:Format, dst:Format, class_token:str='zeros'):
+    def __init__(self, src:Format,              # the source activation's format
+                 dst:Format,              # the destination's
+                 class_token:str='zeros'): # class token made for `bert` destinations: zeros, ones or avg
         self.src, self.dst = src, dst
         self.spatial = 'vector' not in (src.layout, dst.layout)
         if not self.spatial: return
@@ -497,7 +504,8 @@ def similarity_grid(src,                      # source network: an nn.Module, or
                     rbf_rows:int=1024,        # rows of the RBF CKA subsample
                     device:str='cpu',         # where the accumulators run
                     memory:int=2 << 30,       # bytes a node's cached activations may hold in memory (else on disk)
-                    progress:bool=False)->pd.DataFrame:
+                    progress:bool=False       # progress bars
+                   )->pd.DataFrame:
     "One row per (source node, destination node, measure): the measures on the test split, and the stitch score."
     s_net, d_net = load_model(src).eval(), load_model(dst).eval()
     (s_train, s_test), (d_train, d_test) = _loaders(data, 'data'), _loaders(dst_data or data, 'dst_data')
@@ -514,6 +522,7 @@ def similarity_grid(src,                      # source network: an nn.Module, or
                                     (_name(src, s_net), _name(dst, d_net)))]
     return grid_table(rows)
 
+# %% ../nbs/19a_similarity.ipynb #c832ccc4
 def measure_grid(df:pd.DataFrame,          # a similarity table
                  measure:str='linear_cka'  # one of its measures
                 )->pd.DataFrame:
@@ -521,9 +530,10 @@ def measure_grid(df:pd.DataFrame,          # a similarity table
     f = df[df.measure == measure]
     return f.pivot_table(index='source_node', columns='dest_node', values='value', sort=False)
 
-# %% ../nbs/19a_similarity.ipynb #d084c7a4
+# %% ../nbs/19a_similarity.ipynb #4e84351d
 LINEAR_STITCHERS = ('linear_no_downsample', 'linear_post_downsample', 'downsample_then_linear')
 
+# %% ../nbs/19a_similarity.ipynb #d084c7a4
 def zero_training_config(job:dict,             # a stitching job config (a sweep plan's `config`)
                          init:str='lstsq',     # closed-form solver: lstsq, ridge or procrustes
                          fit_examples:int=512  # training images: one batch, fitted on, never trained on
@@ -581,7 +591,8 @@ def zero_training_sweep(cfg,                       # a sweep config: a path or a
                         init:str='lstsq',          # closed-form solver: lstsq, ridge or procrustes
                         fit_examples:int=512,      # images each adapter is fitted on
                         pretrained:bool|None=None, # `False` forces random weights everywhere
-                        progress:bool=False)->pd.DataFrame:
+                        progress:bool=False        # progress bars
+                       )->pd.DataFrame:
     "Test accuracies of a sweep's (gap, linear stitcher) jobs, fitted in closed form and not trained, and its parents'."
     cfg, name = _sweep(cfg, name)
     with tempfile.TemporaryDirectory() as tmp:
@@ -665,32 +676,23 @@ def write_similarity(cfg,                 # a sweep config: a path or a mapping
     return similarity_file(folder)
 
 # %% ../nbs/19a_similarity.ipynb #0a46c5cd
-@call_parse
-@user_errors
-def stitch_similarity(Config:str=None,             # sweep config(s), comma-separated
-                      Output:str='experiments',    # root folder of the experiments, as for stitch-sweep
-                      measures:str='',             # comma-separated names of MEASURES; '' for all of them
-                      no_stitch:bool=False,        # leave out the grid's closed-form stitch score
-                      no_zero_training:bool=False, # leave out the zero-training sweep
-                      init:str='lstsq',            # closed-form solver: lstsq, ridge or procrustes
-                      fit_examples:int=512,        # images each zero-training adapter is fitted on
-                      no_pretrained:bool=False,    # random weights everywhere (offline runs, tests)
-                      progress:bool=False,         # progress bars
-                      examples:int=0,              # at most this many training and test images; 0: the sweep's own
-                      stitch_gaps_only:bool=False): # the stitch score of the sweep's planned gaps only (faster)
-    "Write the similarity grid of a sweep's networks and its zero-training sweep into the sweep's folder."
-    if not Config: raise UserError("give the sweep config: stitch-similarity -c sweep.yml")
-    names = tuple(m for m in measures.split(',') if m) or tuple(MEASURES)
-    for config in (c for c in Config.split(',') if c):
-        stitch = False if no_stitch else 'gaps' if stitch_gaps_only else True
-        path = write_similarity(config, Output, measures=names, stitch=stitch, init=init,
-                                zero_training=not no_zero_training, fit_examples=fit_examples,
-                                pretrained=False if no_pretrained else None, progress=progress,
-                                examples=examples or None)
-        df = pd.read_parquet(path)
-        print(f"{path}: {len(df)} rows")
-        for m in ('linear_cka', 'stitch_accuracy'):
-            if m in set(df.measure): print(f"{m}:\n{measure_grid(df, m).round(3).to_string()}")
-        zero = df[df.measure.isin(['zero_training_accuracy', 'parent_accuracy'])]
-        cols = ['source_node', 'dest_node', 'stitcher', 'measure', 'value']
-        if len(zero): print(zero[cols].round(3).to_string(index=False))
+def _print_similarity(path:Path):
+    "The rows in the similarity table at `path`, its CKA and stitch grids, and its zero-training rows."
+    df = pd.read_parquet(path)
+    print(f"{path}: {len(df)} rows")
+    for m in ('linear_cka', 'stitch_accuracy'):
+        if m in set(df.measure): print(f"{m}:\n{measure_grid(df, m).round(3).to_string()}")
+    zero = df[df.measure.isin(['zero_training_accuracy', 'parent_accuracy'])]
+    cols = ['source_node', 'dest_node', 'stitcher', 'measure', 'value']
+    if len(zero): print(zero[cols].round(3).to_string(index=False))
+
+def similarity_from_flags(flags:dict):
+    "Write the similarity table of each sweep `stitch-similarity`'s flags name into the sweep's folder; print it."
+    names = tuple(m for m in flags['measures'].split(',') if m) or tuple(MEASURES)
+    stitch = False if flags['no_stitch'] else 'gaps' if flags['stitch_gaps_only'] else True
+    for config in (c for c in flags['Config'].split(',') if c):
+        _print_similarity(write_similarity(config, flags['Output'], measures=names, stitch=stitch, init=flags['init'],
+                                           zero_training=not flags['no_zero_training'],
+                                           fit_examples=flags['fit_examples'],
+                                           pretrained=False if flags['no_pretrained'] else None,
+                                           progress=flags['progress'], examples=flags['examples'] or None))

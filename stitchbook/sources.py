@@ -18,9 +18,8 @@ from .config import ConfigError, did_you_mean
 from .models import resolve_factory
 
 # %% auto #0
-__all__ = ['KEY', 'FORMS', 'ARRAY_KEYS', 'IMAGE_SUFFIXES', 'READERS', 'dataset_form', 'Source', 'as_images', 'as_image_tensor',
-           'check_labels', 'read_arrays', 'resolve_path', 'open_image', 'read_folder', 'read_factory', 'HFImages',
-           'read_hf', 'from_python', 'open_source', 'native_shape']
+__all__ = ['dataset_form', 'Source', 'as_images', 'as_image_tensor', 'check_labels', 'read_arrays', 'resolve_path', 'open_image',
+           'read_folder', 'read_factory', 'HFImages', 'read_hf', 'from_python', 'open_source', 'native_shape']
 
 # %% ../nbs/12b_sources.ipynb #5f5c8b38
 KEY = 'train_config.dataset'
@@ -29,6 +28,7 @@ FORMS = {'folder': ('val_fraction',), 'arrays': ('layout',), 'factory': ('args',
 
 def _err(sub:str, msg:str)->ConfigError: return ConfigError(f"{KEY}.{sub}" if sub else KEY, msg)
 
+# %% ../nbs/12b_sources.ipynb #c041deb0
 def dataset_form(spec)->str|None:
     "Which own-data form `spec` is (`None` for a dataset name), after checking its keys."
     if isinstance(spec, str): return None
@@ -72,7 +72,10 @@ def _pixels(x:torch.Tensor, where:str)->torch.Tensor:
                    "as uint8; stitchbook normalises them itself (data_preprocessing.mean/std)")
     return x.float()
 
-def as_images(x, where:str='arrays', layout:str|None=None)->torch.Tensor:
+def as_images(x,                    # images: an array or tensor, N×H×W, N×C×H×W or N×H×W×C
+              where:str='arrays',   # the dataset key, for messages
+              layout:str|None=None  # 'NHWC' or 'NCHW' when the shape does not tell
+             )->torch.Tensor:
     "A stack of images as N×C×H×W: N×H×W gets one channel, N×H×W×C is told by its last axis or `layout`."
     x = torch.as_tensor(np.asarray(x)) if not isinstance(x, torch.Tensor) else x
     if x.ndim == 3: x = x[:, None]
@@ -82,11 +85,13 @@ def as_images(x, where:str='arrays', layout:str|None=None)->torch.Tensor:
         x = x.permute(0, 3, 1, 2)
     return _pixels(x.contiguous(), where)
 
-def as_image_tensor(img, where:str='')->torch.Tensor:
+def as_image_tensor(img,          # one image: PIL, array or tensor
+                    where:str=''  # the dataset key, for messages
+                   )->torch.Tensor:
     "One example's image (PIL, array or tensor) as C×H×W."
     if isinstance(img, Image.Image):
         img = np.asarray(img.convert('L' if img.mode in ('1', 'L', 'LA', 'I', 'I;16', 'F') else 'RGB'))
-    return as_images(torch.as_tensor(np.asarray(img)) [None] if not isinstance(img, torch.Tensor) else img[None],
+    return as_images(torch.as_tensor(np.array(img))[None] if not isinstance(img, torch.Tensor) else img[None],
                      where)[0]
 
 # %% ../nbs/12b_sources.ipynb #0caaa6d7
@@ -96,7 +101,10 @@ def _labels(y, n:int, where:str)->torch.Tensor:
         raise _err(where, f"labels must be {n} integers (one per image), got shape {tuple(y.shape)} {y.dtype}")
     return y.long()
 
-def check_labels(labels:dict, num_classes:int|None, where:str)->int:
+def check_labels(labels:dict,          # label tensors by split name, for messages
+                 num_classes:int|None,  # the class count the config gives, or None
+                 where:str              # the dataset key, for messages
+                )->int:
     "The class count: `num_classes`, or the largest label + 1; labels outside `0..num_classes-1` are refused."
     top = max(int(y.max()) for y in labels.values() if len(y))
     for name, y in labels.items():
@@ -122,7 +130,11 @@ def _array_file(path:Path)->dict:
         raise _err('arrays', f"{path} cannot be read ({type(e).__name__}: {str(e).splitlines()[0]})") from None
     raise _err('arrays', f"{path}: arrays are an .npz or a .pt file")
 
-def read_arrays(spec:dict, data_path=None, seed:int=0)->Source:
+# %% ../nbs/12b_sources.ipynb #899006c0
+def read_arrays(spec:dict,        # the `dataset:` mapping, with `arrays:`
+                data_path=None,    # folder that relative paths are read under
+                seed:int=0         # seeds the train/test split, where one is drawn
+               )->Source:
     "The arrays of `spec['arrays']` as a tensor `Source`."
     path = resolve_path(spec['arrays'], 'arrays', data_path, file=True)
     arrays = _array_file(path)
@@ -139,7 +151,11 @@ def read_arrays(spec:dict, data_path=None, seed:int=0)->Source:
     return Source('arrays', str(path), (xs['x_train'], ys['y_train']), (xs['x_test'], ys['y_test']), n)
 
 # %% ../nbs/12b_sources.ipynb #e1129cdc
-def resolve_path(value, key:str, data_path=None, file:bool=False)->Path:
+def resolve_path(value,           # the path the config gives
+                 key:str,         # its key under `dataset:`, for messages
+                 data_path=None,  # folder to try it under when it is not found as given
+                 file:bool=False  # a file (True) or a folder (False)
+                )->Path:
     "The file or folder a dataset key names: as given, or under `data_path`."
     if not isinstance(value, (str, Path)) or not str(value): raise _err(key, f"must be a path, got {value!r}")
     p = Path(value).expanduser()
@@ -151,6 +167,7 @@ def resolve_path(value, key:str, data_path=None, file:bool=False)->Path:
 # %% ../nbs/12b_sources.ipynb #3775c35f
 IMAGE_SUFFIXES = tuple(torchvision.datasets.folder.IMG_EXTENSIONS)
 
+# %% ../nbs/12b_sources.ipynb #a2214f39
 def open_image(path)->Image.Image:
     "An image file as PIL, grey kept grey and everything else RGB."
     with Image.open(path) as im:
@@ -177,7 +194,10 @@ def _split(full, fraction, seed:int):
     pick = lambda idx: torch.utils.data.Subset(full, idx.sort().values.tolist())
     return pick(order[n_test:]), pick(order[:n_test])
 
-def read_folder(spec:dict, data_path=None, seed:int=0)->Source:
+def read_folder(spec:dict,        # the `dataset:` mapping, with `folder:`
+                data_path=None,    # folder that relative paths are read under
+                seed:int=0         # seeds the train/test split, where one is drawn
+               )->Source:
     "The image folder `spec['folder']` as a Dataset `Source`."
     root = resolve_path(spec['folder'], 'folder', data_path)
     test_dir = next((root/n for n in ('val', 'test') if (root/n).is_dir()), None)
@@ -197,7 +217,10 @@ def read_folder(spec:dict, data_path=None, seed:int=0)->Source:
 # %% ../nbs/12b_sources.ipynb #cbb0f801
 def _is_dataset(d)->bool: return hasattr(d, '__getitem__') and hasattr(d, '__len__') and not isinstance(d, (str, bytes))
 
-def read_factory(spec:dict, data_path=None, seed:int=0)->Source:
+def read_factory(spec:dict,        # the `dataset:` mapping, with `factory:` and `args:`
+                 data_path=None,    # folder that relative paths are read under
+                 seed:int=0         # seeds the train/test split, where one is drawn
+                )->Source:
     "The `(train, test)` Datasets that `spec['factory']` returns."
     name, args = spec['factory'], spec.get('args') or {}
     if not isinstance(args, dict): raise _err('args', f"must be a mapping of keyword arguments, got {args!r}")
@@ -216,7 +239,11 @@ def read_factory(spec:dict, data_path=None, seed:int=0)->Source:
 # %% ../nbs/12b_sources.ipynb #59b39883
 class HFImages(torch.utils.data.Dataset):
     "A split of a Hugging Face dataset as `(image, label)` items."
-    def __init__(self, ds, image:str, label:str): self.ds, self.image, self.label = ds, image, label
+    def __init__(self,
+                 ds,          # one split of a `datasets.DatasetDict`
+                 image:str,   # the image column
+                 label:str):  # the label column
+        self.ds, self.image, self.label = ds, image, label
     def __len__(self): return len(self.ds)
     def __getitem__(self, i):
         row = self.ds[int(i)]
@@ -238,7 +265,10 @@ def _column(ds, key:str, spec:dict, options:tuple)->str:
     return name
 
 # %% ../nbs/12b_sources.ipynb #b5d6d020
-def read_hf(spec:dict, data_path=None, seed:int=0)->Source:
+def read_hf(spec:dict,        # the `dataset:` mapping, with `hf:`
+            data_path=None,    # folder that relative paths are read under
+            seed:int=0         # seeds the train/test split, where one is drawn
+           )->Source:
     "A saved or hub Hugging Face dataset as a Dataset `Source`."
     dd = _hf_load(spec['hf'], data_path)
     if not hasattr(dd, 'keys'):
@@ -256,6 +286,7 @@ def read_hf(spec:dict, data_path=None, seed:int=0)->Source:
 # %% ../nbs/12b_sources.ipynb #19b93dfa
 READERS = {'folder': read_folder, 'arrays': read_arrays, 'factory': read_factory, 'hf': read_hf}
 
+# %% ../nbs/12b_sources.ipynb #771ebed9
 def from_python(data)->Source:
     "A `Source` from `(train, test)`: two Datasets, or two `(images, labels)` tensor pairs."
     if not (isinstance(data, (tuple, list)) and len(data) == 2):
@@ -273,7 +304,11 @@ def from_python(data)->Source:
     return Source('python', type(data[0]).__name__, data[0], data[1],
                   len(getattr(data[0], 'classes', None) or []) or None)
 
-def open_source(spec, data_path=None, seed:int=0, given=None)->Source|None:
+def open_source(spec,            # the config's `dataset:`: a name or an own-data mapping
+                data_path=None,  # folder that relative paths are read under
+                seed:int=0,      # seeds a drawn train/test split
+                given=None       # `(train, test)` handed over from Python, which wins over `spec`
+               )->Source|None:
     "Read the data set `spec` names (or `given` from Python); `None` when `spec` is a dataset name."
     if given is not None: return from_python(given)
     form = dataset_form(spec)

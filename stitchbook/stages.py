@@ -13,11 +13,10 @@ from torch import nn
 from .formats import Format
 from .models import load_model
 from .cut import trace, crossings, cut, _short_name, _span, Trace
-from fastcore.script import call_parse
-from .errors import UserError, user_errors
+from .errors import UserError
 
 # %% auto #0
-__all__ = ['Stage', 'NotAChain', 'default_input_shape', 'fixed_input_size', 'stages', 'chain', 'check_chain', 'stitch_stages']
+__all__ = ['Stage', 'NotAChain', 'default_input_shape', 'fixed_input_size', 'stages', 'chain', 'check_chain', 'stages_from_flags']
 
 # %% ../nbs/04_stages.ipynb #de83ba0c
 @dataclass
@@ -158,7 +157,10 @@ def _parse_kwargs(pairs:str)->dict:
         except ValueError: out[k.strip()] = {'true': True, 'false': False}.get(v.strip().lower(), v.strip())
     return out
 
-def check_chain(model:nn.Module, st:list, input_shape:tuple)->float:
+def check_chain(model:nn.Module,    # the network
+                st:list,            # its `stages`
+                input_shape:tuple   # (channels, height, width) of the test input
+               )->float:
     "Largest absolute difference between `model` and its stage pieces chained, in eval mode."
     x = torch.randn(2, *input_shape)
     with torch.no_grad():
@@ -166,23 +168,18 @@ def check_chain(model:nn.Module, st:list, input_shape:tuple)->float:
         return (chain(cut(model, s.start, s.end) for s in st).eval()(x) - whole).abs().max().item()
 
 # %% ../nbs/04_stages.ipynb #a1420e69
-@call_parse
-@user_errors
-def stitch_stages(model:str,             # timm or torchvision name, or 'package.module:factory'
-                  kwargs:str='',         # constructor arguments, e.g. 'img_size=32,in_chans=1'
-                  backend:str=None,      # 'timm' or 'torchvision' (default: whichever knows the name)
-                  size:int=None,         # input height and width for the dry forward pass
-                  depth:int=1):          # module depth of the fallback boundaries
-    "Print `model`'s stages and the largest difference between the chained pieces and the whole network."
-    net = load_model(model, pretrained=False, backend=backend, **_parse_kwargs(kwargs))
+def stages_from_flags(flags:dict):
+    "Print the stages of the model `stitch-stages`'s flags name, and check that their pieces chain back into it."
+    net = load_model(flags['model'], pretrained=False, backend=flags['backend'], **_parse_kwargs(flags['kwargs']))
     shape = default_input_shape(net)
-    if size: shape = (shape[0], size, size)
-    st = stages(net, shape, depth=depth)
+    if flags['size']: shape = (shape[0], flags['size'], flags['size'])
+    st = stages(net, shape, depth=flags['depth'])
     rows = [dict(name=s.name, start=s.start or '(input)', end=s.end or '(output)', channels=s.channels,
                  reduction=s.reduction or '-', format=str(s.format)) for s in st]
     import pandas as pd
-    print(f"{model}: {len(st)} stages at input {shape}")
+    print(f"{flags['model']}: {len(st)} stages at input {shape}")
     print(pd.DataFrame(rows).to_string(index=False))
     err = check_chain(net, st, shape)
     print(f"chained pieces vs whole network: max |difference| = {err:.2e}")
-    if err > 1e-5: raise SystemExit(f"{model}: the stage pieces do not reproduce the network ({err:.2e} > 1e-5)")
+    if err > 1e-5:
+        raise SystemExit(f"{flags['model']}: the stage pieces do not reproduce the network ({err:.2e} > 1e-5)")

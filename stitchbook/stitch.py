@@ -19,13 +19,16 @@ from .assembly import model_from_config, Assembly
 from .stitchers import STITCHERS, applicable
 
 # %% auto #0
-__all__ = ['SHORT_NAMES', 'stitcher_name', 'as_input_of', 'stitch', 'init_adapter']
+__all__ = ['stitcher_name', 'as_input_of', 'stitch', 'init_adapter']
 
 # %% ../nbs/11_stitch.ipynb #61d29825
 SHORT_NAMES = {'linear': 'linear', 'linear_relu': 'linear_relu', 'conv3x3': '3x3conv', 'bottleneck': 'bottleneck',
                'block': 'block'}
 
-def stitcher_name(adapter:str, k:int)->str:
+# %% ../nbs/11_stitch.ipynb #236dcfc3
+def stitcher_name(adapter:str, # a stitcher name, or one of the short names above
+                 k:int         # halvings of size across the gap
+                )->str:
     "The full stitcher name for `adapter` over `k` halvings."
     if adapter in STITCHERS: return adapter
     if adapter not in SHORT_NAMES:
@@ -63,7 +66,10 @@ def _side(net:nn.Module, name:str, x, source:bool):
     finally: net.train(was)
     return _format(y, None, net), y
 
-def as_input_of(net:nn.Module, images):
+# %% ../nbs/11_stitch.ipynb #17034e0a
+def as_input_of(net:nn.Module, # the network the images are for
+                images         # a batch of images, `B,C,H,W`
+               ):
     "`images` as `net` takes them: its channel count (grey <-> colour) and, for fixed-size networks, its size."
     C = default_input_shape(net)[0]
     if images.shape[1] != C: images = images.mean(1, keepdim=True).expand(-1, C, -1, -1)
@@ -75,6 +81,24 @@ def as_input_of(net:nn.Module, images):
 def _halvings(src:Format, dst:Format)->int:
     if src.H is None or dst.H is None or dst.H >= src.H: return 0
     return round(math.log2(src.H / dst.H))
+
+# %% ../nbs/11_stitch.ipynb #f14bc0c7
+def _recipe(adapter:str, s_fmt:Format, d_fmt:Format)->tuple:
+    "(stitcher name, halvings, `Recipe`) of `adapter` between the two cuts, or a `UserError` naming those that apply."
+    k = _halvings(s_fmt, d_fmt)
+    name = stitcher_name(adapter, k)
+    recipe = STITCHERS[name](s_fmt, d_fmt, k)
+    if recipe is None:
+        raise UserError(f"adapter {name!r} does not apply between {s_fmt} and {d_fmt} ({k} halvings); "
+                        f"these do: {', '.join(applicable(s_fmt, d_fmt, k))}")
+    return name, k, recipe
+
+def _subnet(name:str, block_input, block_output, in_format, out_format, frozen:bool, args:dict, pretrained:bool,
+            backend)->dict:
+    "The config part of network `name` from `block_input` to `block_output`."
+    common = {'backend': backend} if backend else {}
+    return {'Subnet': dict(model_name=name, pretrained=pretrained, block_input=block_input, block_output=block_output,
+                           in_format=in_format, out_format=out_format, frozen=frozen, model_args=args, **common)}
 
 # %% ../nbs/11_stitch.ipynb #473b0f29
 def stitch(src:str,                 # source network: a timm or torchvision name, or 'pkg.mod:factory'
@@ -102,21 +126,13 @@ def stitch(src:str,                 # source network: a timm or torchvision name
     probe = torch.randn(2, *shape)
     s_fmt, _ = _side(s_net, src_cut, probe, True)
     d_fmt, _ = _side(d_net, dst_cut, as_input_of(d_net, probe), False)
-    k = _halvings(s_fmt, d_fmt)
-    name = stitcher_name(adapter, k)
-    recipe = STITCHERS[name](s_fmt, d_fmt, k)
-    if recipe is None:
-        raise UserError(f"adapter {name!r} does not apply between {s_fmt} and {d_fmt} ({k} halvings); "
-                        f"these do: {', '.join(applicable(s_fmt, d_fmt, k))}")
-    common = {'backend': backend} if backend else {}
-    config = {'assembly': [
-        {'Subnet': dict(model_name=src, pretrained=pretrained, block_input='x', block_output=src_cut, in_format='img',
-                        out_format=s_fmt.to_spec(), frozen=not recipe.finetune, model_args=src_args, **common)},
-        *recipe.parts,
-        {'Subnet': dict(model_name=dst, pretrained=pretrained, block_input=dst_cut, block_output=None,
-                        in_format=(recipe.dst_in or d_fmt).to_spec(), out_format='vector', frozen=not recipe.finetune,
-                        model_args=dst_args, **common)}],
-        'reformat_options': {'class_token': class_token}, 'input_shape': list(shape)}
+    name, k, recipe = _recipe(adapter, s_fmt, d_fmt)
+    frozen = not recipe.finetune
+    parts = [_subnet(src, 'x', src_cut, 'img', s_fmt.to_spec(), frozen, src_args, pretrained, backend),
+             *recipe.parts,
+             _subnet(dst, dst_cut, None, (recipe.dst_in or d_fmt).to_spec(), 'vector', frozen, dst_args, pretrained,
+                     backend)]
+    config = {'assembly': parts, 'reformat_options': {'class_token': class_token}, 'input_shape': list(shape)}
     model = model_from_config(config, shape, pretrained=pretrained)
     model.stitch_info = dict(src_format=s_fmt, dst_format=d_fmt, num_downsamples=k, stitcher=name)
     if init is not None: init_adapter(model, init, init_batch)
@@ -146,7 +162,10 @@ def _targets(model:Assembly, images):
     if fmt.layout == 'bert' and out_fmt.layout != 'bert': y, fmt = y[:, 1:], Format('token', fmt.C, fmt.H, fmt.W)
     return Reformat(fmt, Format(out_fmt.layout, out_fmt.C, out_fmt.H, out_fmt.W))(y)
 
-def init_adapter(model:Assembly, method:str, images)->Assembly:
+def init_adapter(model:Assembly, # a stitched model with one trainable adapter between two frozen networks
+                 method:str,     # a closed-form solver: lstsq | ridge | procrustes
+                 images          # a batch of images to fit on
+                )->Assembly:
     "Fit the one linear adapter of a stitched model in closed form on `images`."
     if images is None: raise UserError(f"init={method!r} needs a batch of images to fit on: pass init_batch=")
     i = _adapter_step(model)

@@ -24,7 +24,9 @@ class Recipe:
 
 _IMAGE = ('img', 'bhwc')
 
-def working_layout(src:Format, dst:Format)->str:
+def working_layout(src:Format,   # what the source hands on
+                   dst:Format    # what the destination reads
+                  )->str:
     "The layout an adapter between `src` and `dst` works in: `img` if either side is image-like, else the source's."
     return 'img' if src.layout in _IMAGE or dst.layout in _IMAGE else src.layout
 
@@ -50,25 +52,43 @@ def _heads(dim:int)->int: return next(h for h in (dim // 64, 8, 6, 4, 3, 2, 1) i
 
 def _stride(stride)->dict: return {} if stride in (None, 1) else {'stride': stride}
 
-def linear(c_in:int, c_out:int, fmt:Format, stride=None, relu:bool=False)->list:
+def linear(c_in:int,          # channels it reads
+           c_out:int,         # channels it writes
+           fmt:Format,        # the format it reads, with its channels and size
+           stride=None,       # unused: a 1×1 map does not downsample (the recipes resize instead)
+           relu:bool=False    # follow it with a LeakyReLU
+          )->list:
     "A 1×1 convolution on images, a token-wise linear layer otherwise; no nonlinearity unless `relu`."
     kind = dict(num_conv=1, kernel_size=1) if fmt.layout == 'img' else dict(num_fc=1)
     return [{'SimpleAdapter': dict(**kind, in_channels=c_in, out_channels=c_out, nonlinearity=relu,
                                    in_format=fmt.to_spec())}]
 
-def conv3x3(c_in:int, c_out:int, fmt:Format, stride=None)->list|None:
+def conv3x3(c_in:int,          # channels it reads
+            c_out:int,         # channels it writes
+            fmt:Format,        # the format it reads, with its channels and size
+            stride=None        # stride of its first convolution (None or 1: none)
+           )->list|None:
     "A 3×3 convolution with LeakyReLU, on images only."
     if fmt.layout != 'img': return None
     return [{'SimpleAdapter': dict(num_conv=1, kernel_size=3, in_channels=c_in, out_channels=c_out, nonlinearity=True,
                                    **_stride(stride), in_format=fmt.to_spec())}]
 
-def bottleneck(c_in:int, c_out:int, fmt:Format, stride=None)->list|None:
+# %% ../nbs/10_stitchers.ipynb #b183298b
+def bottleneck(c_in:int,          # channels it reads
+               c_out:int,         # channels it writes
+               fmt:Format,        # the format it reads, with its channels and size
+               stride=None        # stride of its first convolution (None or 1: none)
+              )->list|None:
     "A ResNet bottleneck, on images only."
     if fmt.layout != 'img': return None
     return [{'ResNetBottleneck': dict(in_channels=c_in, out_channels=c_out, **_stride(stride),
                                       in_format=fmt.to_spec())}]
 
-def block(c_in:int, c_out:int, fmt:Format, stride=None)->list|None:
+def block(c_in:int,          # channels it reads
+          c_out:int,         # channels it writes
+          fmt:Format,        # the format it reads, with its channels and size
+          stride=None        # stride of its first convolution (None or 1: none)
+         )->list|None:
     "A ResNet basic block on images; on tokens an unstrided ViT block, after a linear projection if the width changes."
     if fmt.layout == 'img':
         return [{'ResNetBasicBlock': dict(in_channels=c_in, out_channels=c_out, **_stride(stride),
@@ -102,7 +122,10 @@ def _series(make, reads:str):
         return Recipe(parts, None if dst_in == dst else dst_in)
     return stitcher
 
-def finetune(src:Format, dst:Format, k:int):
+def finetune(src:Format, # what the source hands on
+             dst:Format, # what the destination reads
+             k:int       # halvings of size across the gap (unused: no adapter resizes)
+            )->Recipe|None:
     "No adapter: applies only when the source already hands on what the destination reads."
     if src.layout != dst.layout or (src.C, src.H, src.W) != (dst.C, dst.H, dst.W): return None
     return Recipe([], finetune=True)
@@ -127,6 +150,10 @@ STITCHERS = {
 }
 
 # %% ../nbs/10_stitchers.ipynb #5608c08d
-def applicable(src:Format, dst:Format, k:int, names=None)->list:
+def applicable(src:Format, # what the source hands on
+               dst:Format, # what the destination reads
+               k:int,      # halvings of size across the gap
+               names=None  # stitcher names to try (default: all of `STITCHERS`)
+              )->list:
     "Names of the stitchers (of `names`, default all) that apply between `src` and `dst` over `k` halvings."
     return [n for n in (names or STITCHERS) if STITCHERS[n](src, dst, k) is not None]

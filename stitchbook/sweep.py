@@ -22,8 +22,8 @@ from .files import atomic_write
 from . import jobs
 
 # %% auto #0
-__all__ = ['METADATA', 'EXTRA_METADATA', 'KIND_METADATA', 'arch_parts', 'arch_gaps', 'network_parts', 'job_config', 'inside_root',
-           'plan', 'network_args', 'write_jobs', 'share_run', 'fill_twins']
+__all__ = ['arch_parts', 'arch_gaps', 'network_parts', 'job_config', 'inside_root', 'plan', 'network_args', 'write_jobs',
+           'share_run', 'fill_twins']
 
 # %% ../nbs/17_sweep.ipynb #1d8a0f44
 def arch_parts(arch:str,                   # a timm, torchvision or zoo name
@@ -130,6 +130,7 @@ def inside_root(folder,         # a job folder
                         "or give the folder you want as the root with -o")
     return Path(folder)
 
+# %% ../nbs/17_sweep.ipynb #4a3164e3
 def _stage_name(parts:list, i:int, form:str)->str:
     "Readable name of part `i`: `stage 1..4` in the reference's eight-part layout, else the stage's end node."
     if form in ('stages', 'src_dest') and len(parts) == 8: return f"stage {i // 2 + 1}"
@@ -210,6 +211,7 @@ METADATA = ('arch', 'first_deleted_block', 'last_deleted_block', 'num_downsample
 EXTRA_METADATA = ('sweep', 'role', 'parent_of', 'network', 'source_stage', 'dest_stage', 'same_as')
 KIND_METADATA = ('dataset', 'lr', 'replicate_of', 'encoder', 'head')    # written where a plan has them
 
+# %% ../nbs/17_sweep.ipynb #ac246f57
 def network_args(spec)->list:
     "The argument mappings of every network part (those with a `model_name`) in a config, however deeply nested."
     if isinstance(spec, list): return [a for v in spec for a in network_args(v)]

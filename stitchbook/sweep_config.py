@@ -11,8 +11,7 @@ from .config import (ConfigError, load_config, check_config, check_train_config,
                                did_you_mean, key_path, RUN_OPTIONS, Config)
 
 # %% auto #0
-__all__ = ['NETWORK_KEYS', 'KIND_KEYS', 'SWEEP_KEYS', 'PER_JOB_KEYS', 'LAUNCHER_KEYS', 'SLURM_KEYS', 'STITCHER_NAMES',
-           'network_form', 'check_launcher', 'check_name', 'check_sweep', 'check_sweep_file']
+__all__ = ['network_form', 'check_launcher', 'check_name', 'check_sweep', 'check_sweep_file']
 
 # %% ../nbs/07a_sweep_config.ipynb #115aff08
 NETWORK_KEYS = ('stages', 'src_stages', 'dest_stages', 'arch', 'src_arch', 'dest_arch', 'model_args', 'input_shape')

@@ -13,20 +13,25 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from .errors import UserError
+from .config import ConfigError
+from .cache import ActivationCache, DestinationBottom, MatchedLoader, split_prefix
 
 # %% auto #0
 __all__ = ['make_optimizer', 'make_scheduler', 'make_loss', 'topk_correct', 'Run', 'rng_state', 'set_rng_state', 'world',
-           'all_sum', 'evaluate_loader', 'evaluate_tasks', 'Diverged', 'train_epoch', 'result_row', 'evaluate_val']
+           'all_sum', 'evaluate_loader', 'evaluate_tasks', 'Diverged', 'train_epoch', 'result_row', 'evaluate_val',
+           'Objective', 'use_objective']
 
 # %% ../nbs/15_train.ipynb #3665c45e
-def make_optimizer(params, tc:dict)->torch.optim.Optimizer:
+def make_optimizer(params,                          # the parameters to train
+                   tc:dict)->torch.optim.Optimizer:  # the `train_config`: `optimizer`, `optimizer_args`, `lr`
     "The optimizer of `train_config` over `params`."
     args = dict(tc.get('optimizer_args') or {})
     if 'lr' in tc: args.setdefault('lr', tc['lr'])
     args.setdefault('lr', 1e-3)
     return getattr(torch.optim, tc.get('optimizer', 'AdamW'))(params, **args)
 
-def make_scheduler(opt, tc:dict):
+def make_scheduler(opt,        # the optimizer it steers
+                   tc:dict):   # the `train_config`: `lr_scheduler`, `lr_scheduler_args`, cadence
     "The `(scheduler, cadence)` of `train_config`, or `(None, None)`."
     if not tc.get('lr_scheduler'): return None, None
     args = dict(tc.get('lr_scheduler_args') or {})
@@ -44,9 +49,10 @@ AUX_LOSSES = {'l1': lambda ps: sum(p.abs().sum() for p in ps), 'l2': lambda ps: 
 
 # %% ../nbs/15_train.ipynb #7ff30cc2
 def make_loss(tc:dict,       # the `train_config`: `loss_fn`, `aux_losses`
-              params:list):  # the parameters the auxiliary penalties weigh
+              params:list,   # the parameters the auxiliary penalties weigh
+              base=None):    # the loss before the penalties (default: `loss_fn`'s)
     "`loss(outputs, targets)` for `train_config`, with its auxiliary penalties."
-    base = LOSS_FUNCTIONS[tc.get('loss_fn', 'cross_entropy')]
+    base = base or LOSS_FUNCTIONS[tc.get('loss_fn', 'cross_entropy')]
     aux = []
     for i, a in enumerate(tc.get('aux_losses') or []):
         if not (isinstance(a, dict) and a.get('name') in AUX_LOSSES and isinstance(a.get('weight', 1.0), (int, float))):
@@ -87,6 +93,7 @@ class Run:
     task_tests: list = field(default_factory=list)   # (name, test loader) per task of a multi-task job
     provenance: dict = field(default_factory=dict)   # where the weights, data and preprocessing came from
     val: object = None                               # the validation loader (`train_config.val_fraction`), or None
+    objective: object = None                         # what each epoch trains on (`use_objective`); None: the task
 
     def state_dict(self)->dict:
         "Everything needed to continue the run exactly."
@@ -134,12 +141,13 @@ def all_sum(*xs)->list:
     return t.tolist()
 
 # %% ../nbs/15_train.ipynb #72edef53
-def _forward(run:Run, x):
+def _forward(run:Run, x, net:nn.Module|None=None):
+    "The output of `net` (default: the rest of the model) on a batch, behind the prefix unless it is cached."
     x = x.to(run.device, non_blocking=True)
     with torch.autocast(run.device.split(':')[0], dtype=torch.bfloat16, enabled=run.amp):
         if not run.cached and len(run.prefix):
             with torch.no_grad(): x = run.prefix(x)
-        return run.rest(x).float()
+        return (run.rest if net is None else net)(x).float()
 
 def evaluate_loader(run:Run,  # the run whose model is evaluated
                     loader    # batches of (images or cached activations, labels)
@@ -168,38 +176,56 @@ def evaluate_tasks(run:Run)->tuple:
 class Diverged(UserError):
     "The training loss stopped being a finite number."
 
-def train_epoch(run:Run, progress:bool=False)->dict:
-    "Train one epoch; loss, accuracy, seconds and images per second."
+def _batch_loss(run:Run, batch, objective:str)->tuple:
+    "`(loss, logits, labels)` of a batch: the task loss, or the distance to the destination's features (no logits)."
+    if objective == 'feature_match':                          # the suffix does not run: there are no logits
+        x, target, y = batch
+        return run.objective.loss(_forward(run, x, run.objective.adapter), target.to(run.device)), None, y
+    x, y = batch
+    y = y.to(run.device)
+    out = _forward(run, x)
+    return run.loss(out, y), out, y
+
+def _update(run:Run, loss, value:float):
+    "One optimizer step on `loss` (whose value is `value`), stopping at a loss that is not finite."
+    finite = math.isfinite(value) if world()[1] == 1 else all_sum(float(math.isfinite(value)))[0] == world()[1]
+    if not finite:
+        raise Diverged(f"training diverged: the loss is {value} at step {run.step + 1} (epoch {run.epoch + 1}); "
+                       "lower the learning rate (train_config.optimizer_args.lr), set max_grad_norm, "
+                       "or check the data")
+    run.opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if run.max_grad_norm:
+        nn.utils.clip_grad_norm_([p for g in run.opt.param_groups for p in g['params']], run.max_grad_norm)
+    run.opt.step()
+    if run.sched and run.cadence == 'steps': run.sched.step()
+    run.step += 1
+
+# %% ../nbs/15_train.ipynb #2e8db6d1
+def train_epoch(run:Run,               # the run, at the position its loader holds (a resumed run goes on)
+                progress:bool=False)->dict: # a progress bar
+    "Train one epoch; its objective, loss, accuracy, seconds and images per second."
     from tqdm.auto import tqdm
+    objective = run.objective.at(run.epoch) if run.objective else 'task'
+    loader = run.objective.loader if objective == 'feature_match' else run.train
     run.model.train()
     total, loss_sum, correct, start = 0, 0., 0, time.time()
-    bar = tqdm(total=len(run.train), initial=run.train.state_dict()['next_batch'], desc=f"epoch {run.epoch + 1}",
+    bar = tqdm(total=len(loader), initial=loader.state_dict()['next_batch'], desc=f"epoch {run.epoch + 1}",
                disable=not progress, leave=False, mininterval=2)
-    for x, y in run.train:
-        y = y.to(run.device)
-        out = _forward(run, x)
-        loss = run.loss(out, y)
+    for batch in loader:
+        loss, out, y = _batch_loss(run, batch, objective)
         value = loss.item()                                   # the one host sync of a step
-        finite = math.isfinite(value) if world()[1] == 1 else all_sum(float(math.isfinite(value)))[0] == world()[1]
-        if not finite:
-            raise Diverged(f"training diverged: the loss is {value} at step {run.step + 1} (epoch {run.epoch + 1}); "
-                           "lower the learning rate (train_config.optimizer_args.lr), set max_grad_norm, "
-                           "or check the data")
-        run.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if run.max_grad_norm:
-            nn.utils.clip_grad_norm_([p for g in run.opt.param_groups for p in g['params']], run.max_grad_norm)
-        run.opt.step()
-        if run.sched and run.cadence == 'steps': run.sched.step()
-        run.step += 1
-        n = len(y); total += n; loss_sum += value * n; correct += (out.argmax(1) == y).sum().item()
+        _update(run, loss, value)
+        n = len(y); total += n; loss_sum += value * n
+        if out is not None: correct += (out.argmax(1) == y).sum().item()
         bar.update(); bar.set_postfix(loss=f"{loss_sum / total:.3f}", acc=f"{correct / total:.3f}",
                                       img_s=f"{total / (time.time() - start):.0f}", refresh=False)
     bar.close()
     if run.sched and run.cadence != 'steps': run.sched.step()
     secs = time.time() - start
     total, loss_sum, correct = all_sum(total, loss_sum, correct)
-    return dict(loss=loss_sum / max(total, 1), accuracy=correct / max(total, 1), seconds=secs,
+    accuracy = correct / max(total, 1) if objective == 'task' else float('nan')    # no logits when matching
+    return dict(objective=objective, loss=loss_sum / max(total, 1), accuracy=accuracy, seconds=secs,
                 images_per_second=total / max(secs, 1e-9))
 
 # %% ../nbs/15_train.ipynb #a146c44b
@@ -233,3 +259,70 @@ def evaluate_val(run:Run)->dict|None:
     if run.val is None: return None
     start = time.time()
     return {**evaluate_loader(run, run.val), 'seconds': time.time() - start}
+
+# %% ../nbs/15_train.ipynb #310fead3
+@dataclass
+class Objective:
+    "What the epochs of a run train on: the task loss, or first the distance to the destination's features."
+    name: str = 'task'               # `train_config.objective`
+    match_epochs: int = 0            # the epochs that match features first (`feature_match_then_task`)
+    loader: object = None            # (source features, destination features, labels) batches: a `MatchedLoader`
+    adapter: nn.Module|None = None   # the steps between the prefix and the destination's top
+    loss: object = None              # the mean squared error, with the auxiliary penalties
+
+    def at(self, epoch:int)->str:
+        "What epoch `epoch` (counted from 0) trains on: `feature_match` or `task`."
+        return 'feature_match' if self.name == 'feature_match' or epoch < self.match_epochs else 'task'
+
+    def plan(self, epochs:int)->str:
+        "The log line that says what each of `epochs` epochs trains on."
+        said = {'feature_match': "match the destination's features at its cut (MSE; the suffix does not run)",
+                'task': "train on the task loss"}
+        spans = {}
+        for e in range(1, epochs + 1): spans.setdefault(self.at(e - 1), []).append(e)
+        ep = lambda es: f"epoch {es[0]}" if len(es) == 1 else f"epochs {es[0]}-{es[-1]}"
+        return f"objective: {self.name}: " + '; '.join(f"{ep(es)} {said[o]}" for o, es in spans.items())
+
+# %% ../nbs/15_train.ipynb #0073a392
+def _why_no_matching(run:Run, uncached:str|None)->str|None:
+    "Why `run` cannot match features (`None`: it can)."
+    if uncached is not None or not run.cached:
+        return (f"the activation cache is off ({uncached or 'not cached'}); it needs the CPU, data in memory and "
+                "no augmentation")
+    if run.task_tests: return "the job has several tasks"
+    if world()[1] > 1: return "the job runs in several processes"
+    return None
+
+def _check_shapes(run:Run, adapter:nn.Module, targets:ActivationCache):
+    "The adapter must make tensors of the shape of the destination's features."
+    was = run.model.training
+    with torch.no_grad(): got = tuple(adapter.eval()(run.train.cache.features[:2].to(run.device)).shape[1:])
+    run.model.train(was)
+    if got != targets.shape:
+        raise ConfigError('train_config.objective', f"the adapter makes {list(got)} per example but the destination's "
+                          f"features at its cut are {list(targets.shape)} (its top runs at another size here); "
+                          "use objective: task")
+
+# %% ../nbs/15_train.ipynb #c4be08c1
+def use_objective(run:Run,                 # a prepared run
+                  tc:dict,                 # its `train_config`: `objective`, `feature_match_epochs`, `epochs`
+                  uncached:str|None=None,  # why the activation cache is off (`None`: it is on)
+                  folder=None,             # where an on-disk cache of the destination's features goes
+                  verbose:bool=False)->Run:# log what each epoch trains on
+    "`run`, set up to train on `train_config.objective`; feature matching caches the destination's features."
+    name = tc.get('objective', 'task')
+    if name == 'task': return run
+    why = _why_no_matching(run, uncached)
+    try: bottom = None if why else DestinationBottom(run.model)
+    except UserError as e: why = str(e)
+    if why: raise ConfigError('train_config.objective', f"{name} trains the adapter to make the destination's own "
+                              f"features at its cut, from cached features, and cannot here: {why}. Use objective: task")
+    first = len(split_prefix(run.model)[0])              # not `len(run.prefix)`: that may be a compute copy
+    adapter = nn.Sequential(*run.model.steps[first:bottom.top])
+    targets = ActivationCache(bottom, run.train.base, folder=folder)
+    _check_shapes(run, adapter, targets)
+    params = [p for p in run.model.parameters() if p.requires_grad]
+    run.objective = Objective(name, tc.get('feature_match_epochs', tc.get('epochs', 1) // 2),
+                              MatchedLoader(run.train, targets), adapter, make_loss(tc, params, base=F.mse_loss))
+    if verbose: print(run.objective.plan(tc.get('epochs', 1)), flush=True)
+    return run

@@ -13,15 +13,14 @@ from pathlib import Path
 import timm, torch
 import torch.nn.functional as F
 from torch import nn
-from fastcore.script import call_parse
-from .errors import UserError, user_errors
+from .errors import UserError
 from .models import register_backend
 from .data import make_data, default_data_path, DATASETS
 from .files import atomic_write, sha256, tensor_bytes
 
 # %% auto #0
-__all__ = ['ZOO', 'ENTRY_KEYS', 'ZooSpec', 'build_zoo_arch', 'evaluate', 'train_zoo_model', 'read_manifest', 'check_entry',
-           'ensure_zoo', 'no_training', 'load_zoo_model', 'stitch_zoo']
+__all__ = ['ZOO', 'ZooSpec', 'build_zoo_arch', 'evaluate', 'train_zoo_model', 'read_manifest', 'check_entry', 'ensure_zoo',
+           'no_training', 'load_zoo_model', 'zoo_from_flags']
 
 # %% ../nbs/13_zoo.ipynb #e8ebeb53
 @dataclass(frozen=True)
@@ -55,7 +54,8 @@ def build_zoo_arch(spec:ZooSpec)->nn.Module:
                             'mean': fm.mean, 'std': fm.std, 'crop_pct': 1.0, 'interpolation': 'bilinear'}
     return model
 
-def evaluate(model:nn.Module, loader)->float:
+def evaluate(model:nn.Module, # a classifier
+             loader)->float:     # batches of (images, labels)
     "Top-1 accuracy of `model` on `loader`."
     model.eval(); correct = total = 0
     with torch.no_grad():
@@ -63,7 +63,9 @@ def evaluate(model:nn.Module, loader)->float:
     return correct / total
 
 # %% ../nbs/13_zoo.ipynb #c972edc0
-def train_zoo_model(spec:ZooSpec, data_path=None, progress:bool=True):
+def train_zoo_model(spec:ZooSpec,        # the network, and how long to train it
+                    data_path=None,      # data folder (default: `default_data_path()`)
+                    progress:bool=True): # a progress bar
     "Train `spec` from scratch on Fashion-MNIST: (model, test accuracy, seconds)."
     pre = {'image_size': spec.image_size, **({'subset': spec.subset} if spec.subset else {})}
     data = make_data({'dataset': 'fashion-mnist', 'batch_size': spec.batch_size, 'seed': spec.seed,
@@ -89,10 +91,11 @@ def train_zoo_model(spec:ZooSpec, data_path=None, progress:bool=True):
         return model.eval(), evaluate(model, data.test), time.time() - start
     finally: torch.use_deterministic_algorithms(det)
 
-# %% ../nbs/13_zoo.ipynb #c2d5024e
+# %% ../nbs/13_zoo.ipynb #6a9050b0
 ENTRY_KEYS = dict(name=str, arch=str, kwargs=dict, file=str, sha256=str, seed=int, epochs=int, accuracy=float,
                   params=int)
 
+# %% ../nbs/13_zoo.ipynb #c2d5024e
 def read_manifest(zoo_dir:Path)->list:
     "The manifest's entries, checked for shape; `[]` when there is none."
     path = Path(zoo_dir)/'manifest.json'
@@ -190,15 +193,12 @@ def load_zoo_model(name:str,               # a zoo name (`ZOO`)
 register_backend('zoo', lambda n: n in ZOO, load_zoo_model)
 
 # %% ../nbs/13_zoo.ipynb #fb7d97a7
-@call_parse
-@user_errors
-def stitch_zoo(names:str='',            # comma-separated zoo names (default: all)
-               data_path:str=None,      # data folder (default: `default_data_path()`)
-               force:bool=False):       # retrain even valid models
-    "Train the embedded model zoo where needed and print its manifest."
+def zoo_from_flags(flags:dict):
+    "Train the zoo models `stitch-zoo`'s flags name (all by default) where needed, and print the manifest."
     import pandas as pd
-    start = time.time()
-    entries = ensure_zoo([n for n in names.split(',') if n] or None, data_path=data_path, force=force)
+    start, data_path = time.time(), flags['data_path']
+    names = [n for n in flags['names'].split(',') if n] or None
+    entries = ensure_zoo(names, data_path=data_path, force=flags['force'])
     cols = ['name', 'arch', 'epochs', 'accuracy', 'params', 'train_seconds']
     print(pd.DataFrame(entries)[cols].to_string(index=False))
     print(f"zoo ready in {Path(data_path or default_data_path())/'zoo'} ({time.time() - start:.0f} s)")

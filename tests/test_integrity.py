@@ -221,7 +221,7 @@ def tiny_job(folder:Path)->Path:
 @needs_data
 @pytest.mark.parametrize('damage', [_truncate, _garble])
 def test_stitch_train_on_a_damaged_checkpoint_fails_clearly_then_recovers_once_it_is_deleted(tmp_path, damage, capsys):
-    from stitchbook.job import stitch_train
+    from stitchbook.cli import stitch_train
     cfg = tiny_job(tmp_path/'job'); folder = cfg.parent
     stitch_train(Config=str(cfg), no_pretrained=True)
     done = pd.read_parquet(jobs.result_file(folder, 0))

@@ -4,13 +4,14 @@ import ast, re, subprocess, sys
 from pathlib import Path
 import pytest
 from fastcore.script import anno_parser
+from stitchbook.cli import flag_name
 
 PKG = Path(__file__).parent.parent/'stitchbook'
 # a job folder's files, as a string literal names them (whole, or the start of an f-string)
 NAMES = re.compile(r"(status\.json|attempts\.jsonl|model\.json|metadata\.yml|config\.yml|job\.ipynb|\.lock"
                    r"|(result|test|checkpoint|cache)-.*)")
 ALLOWED = {('files.py', '.lock')}       # `stitchbook.files.job_lock` owns the lock file, and `jobs` uses it
-MINE = ('job', 'jobs', 'sweep', 'cross', 'experiments', 'launch', 'results')
+MINE = ('job', 'jobs', 'sweep', 'cross', 'experiments', 'worker', 'launch', 'results')
 
 def _docstrings(tree):
     for node in ast.walk(tree):
@@ -50,20 +51,36 @@ def test_no_function_is_over_40_lines(name):
             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.end_lineno - n.lineno + 1 > 40]
     assert long == []
 
-def test_every_cli_is_its_own_signature():
+def _scripts()->dict:
+    "Each installed command and the function `[project.scripts]` points it at."
+    import tomllib
+    return tomllib.loads((PKG.parent/'pyproject.toml').read_text())['project']['scripts']
+
+@pytest.mark.parametrize('command', [c for c, target in _scripts().items() if target.startswith('stitchbook.cli:')])
+def test_every_cli_is_its_own_signature(command):
+    "The installed command's `--help` lists the parameters of its `stitchbook.cli` function, and nothing else."
     import inspect
-    from stitchbook.job import stitch_train
-    from stitchbook.launch import stitch_sweep, stitch_status
-    for f in (stitch_train, stitch_sweep, stitch_status):
-        dests = {a.dest for a in anno_parser(f)._actions} - {'help', 'pdb', 'xtra'}
-        assert dests == set(inspect.signature(f).parameters), f.__name__
-        assert 'sys.argv' not in inspect.getsource(inspect.unwrap(f))
+    from stitchbook import cli
+    f = getattr(cli, _scripts()[command].split(':')[1])
+    assert 'sys.argv' not in inspect.getsource(inspect.unwrap(f))
+    params = inspect.signature(f).parameters
+    r = subprocess.run([str(Path(sys.executable).parent/command), '--help'], capture_output=True, text=True)
+    shown = set(re.findall(r'(?<![\w-])--[a-z][\w-]*', r.stdout)) - {'--help', '--pdb', '--xtra'}
+    assert r.returncode == 0 and shown == {flag_name(p).split('/')[-1] for p, v in params.items()
+                                          if v.default is not inspect.Parameter.empty}
+    assert all(p in r.stdout for p, v in params.items() if v.default is inspect.Parameter.empty)     # positional
+
+def test_short_flags_are_the_references():
+    from stitchbook.cli import stitch_sweep, stitch_train
     opts = {a.dest: a.option_strings for a in anno_parser(stitch_sweep)._actions}
     assert opts['Config'] == ['-c', '--config'] and opts['Output'] == ['-o', '--output']
+    opts = {a.dest: a.option_strings for a in anno_parser(stitch_train)._actions}
+    assert [opts[k] for k in ('Epochs', 'Batch_size', 'Verbose')] == [['-e', '--epochs'], ['-b', '--batch-size'],
+                                                                      ['-v', '--verbose']]
 
 def test_a_repeated_c_is_a_list(tmp_path, monkeypatch):
     from fastcore.script import parse_cli
-    from stitchbook.launch import stitch_sweep
+    from stitchbook.cli import stitch_sweep
     monkeypatch.setattr(sys, 'argv', ['stitch-sweep', '-c', 'a.yml', '-c', 'b.yml', '-o', str(tmp_path)])
     _, kw, _ = parse_cli(stitch_sweep)
     assert kw['Config'] == ['a.yml', 'b.yml'] and kw['Output'] == str(tmp_path)

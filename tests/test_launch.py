@@ -1,39 +1,27 @@
 """Launching sweeps: a local sweep killed mid-way and re-run runs every job exactly once; a failure stays with its job;
 Slurm submission without a cluster; `--force` and `--force-changed`."""
-import glob, json, os, signal, subprocess, sys, time
+import json, os, signal, subprocess, sys, time
 from pathlib import Path
 import pandas as pd
 import pytest
-from stitchbook.data import DEBIAN_FMNIST
 from stitchbook.jobs import attempts
 from stitchbook.launch import launch, status
 from stitchbook.sweep import plan, write_jobs
+from shared import SWEEP_EXE, STATUS_EXE, attempt_events, fmnist_sweep, needs_fmnist
 
-SWEEP = """
-arch: fmnist_resnet
-gaps: [{blocks_to_drop: [2, 2], num_downsamples: 1}]
-stitchers: [linear_no_downsample, downsample_then_linear, downsample_then_3x3conv]
-launcher: {chunk: job, parallel: 1}
-train_config:
-  dataset: fashion-mnist
-  data_preprocessing: {image_size: 32, subset: 4000, test_subset: 1000}
-  batch_size: 100
-  epochs: 3
-"""
-EXE = str(Path(sys.executable).parent/'stitch-sweep')
-STATUS = str(Path(sys.executable).parent/'stitch-status')
-needs_data = pytest.mark.skipif(not DEBIAN_FMNIST.exists(), reason="needs Fashion-MNIST")
+STITCHERS = ['linear_no_downsample', 'downsample_then_linear', 'downsample_then_3x3conv']
+SWEEP = fmnist_sweep(STITCHERS)
+needs_data = needs_fmnist()
 
 def _events(root):
-    return {Path(f).parent.name: [json.loads(l)['event'] for l in open(f)]
-            for f in glob.glob(f"{root}/*/attempts.jsonl")}
+    return {name: [e['event'] for e in events] for name, events in attempt_events(root).items()}
 
 @needs_data
 def test_local_sweep_killed_midway_then_rerun_runs_each_job_exactly_once(tmp_path):
     cfg, out = tmp_path/'k.yml', tmp_path/'exp'
     cfg.write_text(SWEEP)
     root = out/'across-scales'/'k'
-    args = [EXE, '-c', str(cfg), '-o', str(out), '--no-pretrained']
+    args = [SWEEP_EXE, '-c', str(cfg), '-o', str(out), '--no-pretrained']
     proc = subprocess.Popen(args, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     t0, killed_mid_training = time.time(), False
     try:
@@ -69,13 +57,13 @@ def test_local_sweep_killed_midway_then_rerun_runs_each_job_exactly_once(tmp_pat
         assert (job/'job.ipynb').exists()
     st = status(plan(cfg, out))
     assert set(st.state) == {'done'} and all(Path(l).exists() for l in st.log)
-    r = subprocess.run([STATUS, '-c', str(cfg), '-o', str(out)], capture_output=True, text=True)
+    r = subprocess.run([STATUS_EXE, '-c', str(cfg), '-o', str(out)], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.count(' done ') >= 4 and '.submitit' in r.stdout
 
 @needs_data
 def test_a_failed_job_does_not_stop_the_others_and_status_shows_its_traceback_and_log(tmp_path):
     cfg, out = tmp_path/'f.yml', tmp_path/'exp'
-    cfg.write_text(SWEEP.replace('epochs: 3', 'epochs: 1').replace('chunk: job', 'chunk: gap'))
+    cfg.write_text(fmnist_sweep(STITCHERS, epochs=1, chunk='gap'))
     p = plan(cfg, out)
     folders = write_jobs(p, pretrained=False)
     broken = folders[2]/'config.yml'
@@ -87,7 +75,7 @@ def test_a_failed_job_does_not_stop_the_others_and_status_shows_its_traceback_an
     assert len(kernels) == 1 and os.getpid() not in kernels                 # parallel 1: one worker, one kernel
     for f in folders:                                                       # each job its own executed notebook
         assert f'folders = ["{f.resolve()}"]' in (f/'job.ipynb').read_text().replace('\\"', '"')
-    r = subprocess.run([STATUS, '-c', str(cfg), '-o', str(out)], capture_output=True, text=True)
+    r = subprocess.run([STATUS_EXE, '-c', str(cfg), '-o', str(out)], capture_output=True, text=True)
     assert r.returncode == 1                                                 # a failed job: scripts and CI notice
     assert f"== {folders[2].name} failed: ConfigError" in r.stdout and 'epochz' in r.stdout and 'Traceback' in r.stdout
     log = r.stdout.split(f"== {folders[2].name} failed")[1].split('log: ')[1].split()[0]
@@ -101,8 +89,7 @@ def test_slurm_submits_one_job_array_per_sweep_with_the_resources_asked(tmp_path
     from submitit.slurm.test_slurm import mocked_slurm
     import cloudpickle
     cfg = tmp_path/'s.yml'
-    cfg.write_text(SWEEP.replace('stitchers: [', 'stitchers: [bottleneck_no_downsample, ')
-                   .replace('chunk: job', 'chunk: gap'))
+    cfg.write_text(fmnist_sweep(['bottleneck_no_downsample', *STITCHERS], chunk='gap'))
     p = plan(cfg, tmp_path/'exp')
     write_jobs(p, pretrained=False)
     slurm = dict(partition='gpu', gpus=1, cpus=8, mem='32G', time=90, array_parallelism=3, account='vision',
@@ -140,9 +127,10 @@ def test_slurm_submits_one_job_array_per_sweep_with_the_resources_asked(tmp_path
 
 @needs_data
 def test_a_preempted_task_is_requeued_by_submitit_and_its_job_resumes(tmp_path):
-    from stitchbook.launch import JobTask, make_executor
+    from stitchbook.launch import make_executor
+    from stitchbook.worker import JobTask
     cfg, out = tmp_path/'r.yml', tmp_path/'exp'
-    cfg.write_text(SWEEP.replace('epochs: 3', 'epochs: 4'))
+    cfg.write_text(fmnist_sweep(STITCHERS, epochs=4))
     p = plan(cfg, out)
     folder = [Path(f) for f in write_jobs(p, pretrained=False)][1]
     job = make_executor('local', folder.parent, timeout_min=10).submit(JobTask(), [str(folder)], 'one', False, 1)
@@ -160,7 +148,7 @@ def test_a_preempted_task_is_requeued_by_submitit_and_its_job_resumes(tmp_path):
 def test_slurm_without_sbatch_is_a_clear_error_before_anything_is_written(tmp_path):
     cfg, out = tmp_path/'s.yml', tmp_path/'exp'
     cfg.write_text(SWEEP)
-    r = subprocess.run([EXE, '-c', str(cfg), '-o', str(out), '--executor', 'slurm', '--no-pretrained'],
+    r = subprocess.run([SWEEP_EXE, '-c', str(cfg), '-o', str(out), '--executor', 'slurm', '--no-pretrained'],
                        capture_output=True, text=True,
                        env={**os.environ, 'PATH': str(Path(sys.executable).parent)})
     assert r.returncode == 2 and 'needs `sbatch` on the PATH' in r.stderr and 'Traceback' not in r.stderr
@@ -169,7 +157,7 @@ def test_slurm_without_sbatch_is_a_clear_error_before_anything_is_written(tmp_pa
 def test_force_cancels_the_slurm_tasks_still_queued_before_it_resubmits(tmp_path):
     from submitit.slurm.test_slurm import mocked_slurm
     cfg = tmp_path/'s.yml'
-    cfg.write_text(SWEEP.replace('chunk: job', 'chunk: gap'))
+    cfg.write_text(fmnist_sweep(STITCHERS, chunk='gap'))
     p = plan(cfg, tmp_path/'exp')
     write_jobs(p, pretrained=False)
     calls = []
@@ -188,9 +176,8 @@ def test_force_cancels_the_slurm_tasks_still_queued_before_it_resubmits(tmp_path
 @needs_data
 def test_force_changed_reruns_only_the_jobs_whose_config_changed_and_keeps_their_history(tmp_path):
     cfg, out = tmp_path/'c.yml', tmp_path/'exp'
-    cfg.write_text(SWEEP.replace('epochs: 3', 'epochs: 1').replace('subset: 4000, test_subset: 1000',
-                                                                 'subset: 300, test_subset: 200'))
-    run = lambda *a: subprocess.run([EXE, '-c', str(cfg), '-o', str(out), '--no-pretrained', '--executor', 'debug', *a],
+    cfg.write_text(fmnist_sweep(STITCHERS, epochs=1, subset=300, test_subset=200))
+    run = lambda *a: subprocess.run([SWEEP_EXE, '-c', str(cfg), '-o', str(out), '--no-pretrained', '--executor', 'debug', *a],
                                     capture_output=True, text=True)
     r = run()
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
@@ -215,7 +202,7 @@ def test_force_changed_reruns_only_the_jobs_whose_config_changed_and_keeps_their
 @needs_data
 def test_a_kernel_that_dies_fails_only_its_job_and_the_task_goes_on_on_a_new_kernel(tmp_path):
     cfg, out = tmp_path/'d.yml', tmp_path/'exp'
-    cfg.write_text(SWEEP.replace('chunk: job', 'chunk: gap'))
+    cfg.write_text(fmnist_sweep(STITCHERS, chunk='gap'))
     p = plan(cfg, out)
     folders = [Path(f) for f in write_jobs(p, pretrained=False)]
     import threading

@@ -1,24 +1,11 @@
 "One process per job folder: the lock itself, two launchers on one root, and a relaunch right after `kill -9`."
-import json, os, signal, subprocess, sys, time
-from pathlib import Path
+import os, signal, subprocess, sys, time
 import psutil, pytest
 import stitchbook.files
-from stitchbook.data import DEBIAN_FMNIST
 from stitchbook.files import job_lock
+from shared import SWEEP_EXE, attempt_events, fmnist_sweep, needs_fmnist
 
-EXE = str(Path(sys.executable).parent/'stitch-sweep')
-needs_data = pytest.mark.skipif(not DEBIAN_FMNIST.exists(), reason="needs Fashion-MNIST (./run.sh test installs it)")
-SWEEP = """
-arch: fmnist_resnet
-gaps: [{blocks_to_drop: [2, 2], num_downsamples: 1}]
-stitchers: [linear_no_downsample, downsample_then_linear, downsample_then_3x3conv]
-launcher: {chunk: CHUNK, parallel: 1}
-train_config:
-  dataset: fashion-mnist
-  data_preprocessing: {image_size: 32, subset: 1000, test_subset: 300}
-  batch_size: 100
-  epochs: 2
-"""
+needs_data = needs_fmnist()
 HOLD = """import importlib.util, sys
 spec = importlib.util.spec_from_file_location('files', sys.argv[2])    # the module alone, without the package's torch
 files = importlib.util.module_from_spec(spec); spec.loader.exec_module(files)
@@ -42,13 +29,13 @@ def test_a_second_process_finds_the_lock_held_until_the_holder_ends_even_by_kill
 
 def _events(root)->dict:
     "Each job's history: `[(event, pid, time)]` from its `attempts.jsonl`."
-    return {Path(f).parent.name: [(e['event'], e['pid'], e['time']) for e in map(json.loads, open(f))]
-            for f in root.glob('*/attempts.jsonl')}
+    return {name: [(e['event'], e['pid'], e['time']) for e in events] for name, events in attempt_events(root).items()}
 
 def _sweep(tmp_path, chunk:str)->tuple:
     cfg, out = tmp_path/'s.yml', tmp_path/'exp'
-    cfg.write_text(SWEEP.replace('CHUNK', chunk))
-    return [EXE, '-c', str(cfg), '-o', str(out), '--no-pretrained'], out/'across-scales'/'s'
+    cfg.write_text(fmnist_sweep(['linear_no_downsample', 'downsample_then_linear', 'downsample_then_3x3conv'],
+                                chunk=chunk, subset=1000, test_subset=300, epochs=2))
+    return [SWEEP_EXE, '-c', str(cfg), '-o', str(out), '--no-pretrained'], out/'across-scales'/'s'
 
 def _alive(pids)->set:
     "The processes of `pids` that still run (a zombie, ended but not reaped, does not)."

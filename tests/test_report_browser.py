@@ -5,7 +5,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from stitchbook.grid import grid_table, similarity_file
-from stitchbook.report import write_report, stitched, stitch_report
+from stitchbook.cli import stitch_report
+from stitchbook.report import write_report, stitched
 from stitchbook.results import ACC
 from sweep_on_disk import sweep_on_disk
 

@@ -1,43 +1,30 @@
 """Identical jobs of a sweep train once (issue 11 §1): both are planned and written, the second gets the first's
 results (`same_as`) through the real local executor with either chunking, `status` and the results table say so, and a
 relaunch after an interrupted fill-in completes it without training anything again."""
-import json, subprocess, sys
-from pathlib import Path
+import json, subprocess
 import pandas as pd
 import pytest
-from stitchbook.data import DEBIAN_FMNIST
 from stitchbook.results import collect, final
+from shared import SWEEP_EXE, STATUS_EXE, fmnist_sweep, needs_fmnist
 
 # The zoo's ResNet after its second stage hands on 4x4 features; the zoo's ViT reads a 4x4 grid: nothing to resize, so
 # downsample_then_linear is linear_no_downsample, and downsample_then_3x3conv is conv3x3_with_downsample (stride 1).
-SWEEP = """
-src_arch: fmnist_resnet
-dest_arch: fmnist_vit
-gaps: [{blocks_to_drop: [3, 3], num_downsamples: 0}]
-stitchers: [linear_no_downsample, downsample_then_linear, conv3x3_with_downsample, downsample_then_3x3conv]
-reformat_options: {class_token: avg}
-launcher: {chunk: CHUNK, parallel: 2}
-train_config:
-  dataset: fashion-mnist
-  data_preprocessing: {image_size: 32, subset: 600, test_subset: 300}
-  batch_size: 100
-  epochs: 1
-"""
-EXE = str(Path(sys.executable).parent/'stitch-sweep')
-STATUS = str(Path(sys.executable).parent/'stitch-status')
+STITCHERS = ['linear_no_downsample', 'downsample_then_linear', 'conv3x3_with_downsample', 'downsample_then_3x3conv']
 TWINS = {'downsample_then_linear': 'linear_no_downsample', 'downsample_then_3x3conv': 'conv3x3_with_downsample'}
 
 def _events(folder):
     path = folder/'attempts.jsonl'
     return [json.loads(l)['event'] for l in open(path)] if path.exists() else []
 
-@pytest.mark.skipif(not DEBIAN_FMNIST.exists(), reason="needs Fashion-MNIST")
+@needs_fmnist()
 @pytest.mark.parametrize('chunk', ['gap', 'job'])
 def test_identical_jobs_train_once_and_a_relaunch_fills_them_in(chunk, tmp_path):
     cfg, out = tmp_path/'twins.yml', tmp_path/'exp'
-    cfg.write_text(SWEEP.replace('CHUNK', chunk))
-    run = lambda *a: subprocess.run([EXE, *a, '-c', str(cfg), '-o', str(out)], capture_output=True, text=True)
-    status = lambda: subprocess.run([STATUS, '-c', str(cfg), '-o', str(out)], capture_output=True, text=True)
+    cfg.write_text(fmnist_sweep(STITCHERS, gap=(3, 3), num_downsamples=0, chunk=chunk, parallel=2, subset=600,
+                               test_subset=300, epochs=1, src_arch='fmnist_resnet', dest_arch='fmnist_vit',
+                               reformat_options={'class_token': 'avg'}))
+    run = lambda *a: subprocess.run([SWEEP_EXE, *a, '-c', str(cfg), '-o', str(out)], capture_output=True, text=True)
+    status = lambda: subprocess.run([STATUS_EXE, '-c', str(cfg), '-o', str(out)], capture_output=True, text=True)
     r = run('--no-pretrained')
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     assert '2 share the run of a job with the same config: 4 to run' in r.stdout      # 2 parents + 2 stitches

@@ -150,7 +150,7 @@ def test_stitch_similarity_writes_the_table_into_the_sweep_folder(tmp_path):
     cfg = tmp_path/'small.yml'
     cfg.write_text(yaml.safe_dump(SWEEP))
     script = tmp_path/'cli.py'           # what the console script does: a zero-argument call from a file's top level
-    script.write_text("from stitchbook.similarity import stitch_similarity\nstitch_similarity()\n")
+    script.write_text("from stitchbook.cli import stitch_similarity\nstitch_similarity()\n")
     r = subprocess.run([sys.executable, str(script), '-c', str(cfg), '-o', str(tmp_path/'runs'), '--measures',
                         'linear_cka', '--no-pretrained', '--fit-examples', '200', '--examples', '100',
                         '--stitch-gaps-only'],

@@ -5,9 +5,7 @@ import os, pickle, subprocess, sys
 from pathlib import Path
 import pandas as pd
 import pytest, yaml
-from stitchbook.launch import stitch_sweep
-from stitchbook.assembly import stitch_check
-from stitchbook.report import stitch_report
+from stitchbook.cli import stitch_sweep, stitch_check, stitch_report
 
 BIN = Path(sys.executable).parent
 SWEEP = dict(arch='test_resnet', model_args={'in_chans': 1}, input_shape=[1, 32, 32],
