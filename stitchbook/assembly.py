@@ -292,6 +292,7 @@ def _first_net(config, b:Build):
     found = _first_network(_top_parts(config))
     return None if found is None else _network(*found, b)
 
+# %% ../nbs/09_assembly.ipynb #4d690629
 def _declared_shape(spec)->tuple|None:
     "The `input_shape` of an `Assembly` that reads the model's input: `spec` itself, its first part, or a branch."
     (name, args), = spec.items()

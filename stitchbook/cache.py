@@ -7,6 +7,7 @@ Docs: https://stitchbook.github.io/stitchbook/cache.html.md"""
 # %% ../nbs/14_cache.ipynb #f91cfb64
 from __future__ import annotations
 import hashlib, tempfile
+from fastcore.basics import patch
 from pathlib import Path
 import numpy as np
 import torch
@@ -93,16 +94,22 @@ class ActivationCache:
         for b in tqdm(range(len(plain)), desc='activation cache', disable=not progress, leave=False):
             self.features[b * batch_size:(b + 1) * batch_size] = prefix(plain.batch(0, b)[0])
 
-    def loader(self)->'CachedLoader': return CachedLoader(self)
+# %% ../nbs/14_cache.ipynb #e464928c
+@patch
+def loader(self:ActivationCache)->'CachedLoader':
+    "The cached features as a resumable loader, in the base loader's order and batches."
+    return CachedLoader(self)
 
-    def close(self):
-        "Release the features (and delete the file of an on-disk cache)."
-        self.features = None
-        if self.on_disk: self.file.unlink(missing_ok=True)
+@patch
+def close(self:ActivationCache):
+    "Release the features (and delete the file of an on-disk cache)."
+    self.features = None
+    if self.on_disk: self.file.unlink(missing_ok=True)
 
-    def __repr__(self):
-        where = 'on disk' if self.on_disk else 'in memory, reused' if self.reused else 'in memory'
-        return f"ActivationCache({len(self.base.images)}x{list(self.shape)}, {self.nbytes / 2**20:.0f} MiB, {where})"
+@patch
+def __repr__(self:ActivationCache):
+    where = 'on disk' if self.on_disk else 'in memory, reused' if self.reused else 'in memory'
+    return f"ActivationCache({len(self.base.images)}x{list(self.shape)}, {self.nbytes / 2**20:.0f} MiB, {where})"
 
 # %% ../nbs/14_cache.ipynb #d9f5fd6e
 def _delegated(name:str)->property:

@@ -75,10 +75,15 @@ def _check_sweep(flags:dict, command:str)->dict:
     return flags
 
 # %% ../nbs/22_cli.ipynb #2c1595d2
-def _check_job(Config, Output, **overrides):
-    "Check the job config `Config` with `overrides` applied, and its paths, as `train_job` will run it."
+_OVERRIDES = dict(epochs='Epochs', batch_size='Batch_size', max_batches='Max_batches', lr='lr', wd='wd',
+                  momentum='momentum', seed='seed', init='init', smoke_test='smoke_test', data_path='data_path',
+                  metrics_output='metrics_output', resume_from='resume_from', load_from='load_from', device='device')
+
+def _check_job(flags:dict):
+    "Check the job config of `stitch-train`'s `flags`, with the overrides they make, and its paths, as it will run."
+    Config, Output = flags['Config'], flags['Output']
     if not Config: raise UserError("give the job config: stitch-train -c config.yml")
-    cfg = apply_overrides(load_config(Config), **overrides)
+    cfg = apply_overrides(load_config(Config), **{key: flags[flag] for key, flag in _OVERRIDES.items()})
     source = Path(Config).resolve()
     check_config(cfg, source)
     check_job_paths(cfg, Output or cfg.get('save_dir') or source.parent, source)
@@ -115,14 +120,12 @@ def stitch_train(Config:str=None,              # job config (YAML)
                  no_cache:bool=False,          # never use the activation cache
                  amp:bool=False,               # bf16 autocast
                  channels_last:bool=False,     # channels-last memory format
-                 plain:bool=False,             # frozen parts run as they are: no BatchNorm folding, channels-last
+                 fast:bool=False,              # frozen parts as compute copies: BatchNorm folded, channels-last
                  compile:bool=False):          # torch.compile the frozen parts (pays only on long runs)
     "Train the adapter of a stitched model (or any model) from a job config; write results and checkpoints."
     flags = dict(locals())
     check_flags(**flags)
-    _check_job(Config, Output, epochs=Epochs, batch_size=Batch_size, max_batches=Max_batches, lr=lr, wd=wd,
-               momentum=momentum, seed=seed, init=init, smoke_test=smoke_test, data_path=data_path,
-               metrics_output=metrics_output, resume_from=resume_from, load_from=load_from, device=device)
+    _check_job(flags)
     from stitchbook import job
     return job.train_from_flags(flags)
 

@@ -192,7 +192,7 @@ def prepare(cfg:dict,                  # a checked job config
             channels_last:bool=False,  # channels-last memory format
             progress:bool=True,        # log lines
             data=None,                 # (train, test) given from Python instead of `train_config.dataset`
-            fast:bool=True,            # run compute copies of the frozen parts (`fast_parts`: BatchNorm folded, ...)
+            fast:bool=False,           # run compute copies of the frozen parts (`fast_parts`: BatchNorm folded, ...)
             compile:bool=False)->Run:  # `torch.compile` those copies (pays only on long runs)
     "Build the data, model, cache, optimizer and schedule of a checked job config."
     tc = cfg.setdefault('train_config', {})
@@ -320,6 +320,7 @@ def _epochs(run:Run, cfg:dict, folder:Path, results:Path, lead:bool, progress:bo
         if cfg.get('save_checkpoints') and lead: save_checkpoint(run, checkpoint_file(folder, run.epoch), cfg)
         _log(_epoch_line(run.rows[-1]), progress)
 
+# %% ../nbs/16_job.ipynb #cc81a0cc
 def _resume(run:Run, cfg:dict, folder:Path, start:Path, results:Path, lead:bool, progress:bool):
     "Continue from checkpoint `start`, and write its rows again: a results table lost or damaged since is rebuilt."
     resume(run, start, cfg)
@@ -355,7 +356,7 @@ def train_job(config,                    # config path or mapping
               channels_last:bool=False,  # channels-last memory format
               progress:bool=True,        # progress bar and log lines
               data=None,                 # (train, test) Datasets or (images, labels) pairs: instead of the config's
-              fast:bool=True,            # frozen parts run as compute copies with exact speed-ups (`prepare`)
+              fast:bool=False,           # frozen parts run as compute copies (BatchNorm folded, ...: `prepare`)
               compile:bool=False,        # `torch.compile` the frozen parts' copies
               **overrides                # command-line overrides: epochs, lr, seed, resume_from, test_only, ...
              )->pd.DataFrame:
@@ -389,4 +390,4 @@ def train_from_flags(flags:dict):
           checkpoint_initial_model=flags['checkpoint_initial_model'] or None, resume_from=flags['resume_from'],
           load_from=flags['load_from'], strict_load=False if flags['non_strict'] else None,
           test_only=flags['test_only'] or None, smoke_test=flags['smoke_test'], verbose=flags['Verbose'] or None,
-          init=flags['init'], fast=not flags['plain'], compile=flags['compile']).to_string(index=False))
+          init=flags['init'], fast=flags['fast'], compile=flags['compile']).to_string(index=False))

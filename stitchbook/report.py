@@ -76,6 +76,7 @@ def depth_chart(df:pd.DataFrame,  # a results table (`stitchbook.results.collect
     rows = [_depth_row(g, sweep, width, height, y_scale) for sweep, g in f.groupby('sweep', sort=False)]
     return alt.vconcat(*rows).resolve_scale(color='shared').properties(title='Accuracy vs gap depth')
 
+# %% ../nbs/20_report.ipynb #a8176dd0
 def flops_chart(df:pd.DataFrame,  # a results table (`stitchbook.results.collect`)
                 width:int=520,    # in pixels
                 height:int=320    # in pixels
