@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Annotated
 from fastcore.script import call_parse
 from .errors import UserError, user_errors
-from .config import CHECKS, load_config, check_config, check_job_paths, check_writable, apply_overrides
+from .config import (CHECKS, load_config, check_config, check_job_paths, check_writable, apply_overrides,
+                               overrides_from_flags)
 from .sweep_config import check_sweep_file
 
 # %% auto #0
@@ -75,15 +76,11 @@ def _check_sweep(flags:dict, command:str)->dict:
     return flags
 
 # %% ../nbs/22_cli.ipynb #2c1595d2
-_OVERRIDES = dict(epochs='Epochs', batch_size='Batch_size', max_batches='Max_batches', lr='lr', wd='wd',
-                  momentum='momentum', seed='seed', init='init', smoke_test='smoke_test', data_path='data_path',
-                  metrics_output='metrics_output', resume_from='resume_from', load_from='load_from', device='device')
-
 def _check_job(flags:dict):
     "Check the job config of `stitch-train`'s `flags`, with the overrides they make, and its paths, as it will run."
     Config, Output = flags['Config'], flags['Output']
     if not Config: raise UserError("give the job config: stitch-train -c config.yml")
-    cfg = apply_overrides(load_config(Config), **{key: flags[flag] for key, flag in _OVERRIDES.items()})
+    cfg = apply_overrides(load_config(Config), **overrides_from_flags(flags))
     source = Path(Config).resolve()
     check_config(cfg, source)
     check_job_paths(cfg, Output or cfg.get('save_dir') or source.parent, source)

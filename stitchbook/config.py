@@ -15,7 +15,7 @@ from .errors import UserError
 # %% auto #0
 __all__ = ['key_path', 'ConfigError', 'did_you_mean', 'Config', 'check_size', 'load_config', 'check_keys', 'check_train_config',
            'dataset_key', 'check_dataset_name', 'check_part_weights', 'part_args', 'check_config', 'check_config_file',
-           'apply_overrides', 'check_writable', 'check_job_paths']
+           'apply_overrides', 'overrides_from_flags', 'check_writable', 'check_job_paths']
 
 # %% ../nbs/07_config.ipynb #90fd65dc
 def key_path(*parts)->str:
@@ -414,6 +414,21 @@ def apply_overrides(cfg:dict,            # a job config
         tc.update(epochs=1, max_batches=2)
         tc.setdefault('data_preprocessing', {})['test_subset'] = 2 * tc.get('batch_size', 128)
     return cfg
+
+# %% ../nbs/07_config.ipynb #c2aae749
+_TRAIN_FLAGS = dict(epochs='Epochs', batch_size='Batch_size', max_batches='Max_batches', lr='lr', wd='wd',
+                    momentum='momentum', seed='seed', init='init', smoke_test='smoke_test', data_path='data_path',
+                    metrics_output='metrics_output', resume_from='resume_from', load_from='load_from', device='device',
+                    workers='workers', deterministic='deterministic', save_checkpoints='save_checkpoints',
+                    checkpoint_initial_model='checkpoint_initial_model', unfrozen='unfrozen', test_only='test_only',
+                    verbose='Verbose')                            # `apply_overrides` keyword: stitch-train's flag
+_SWITCHED_OFF = dict(eval_checkpoints='no_eval_checkpoints', strict_load='non_strict')   # keyword: flag clearing it
+
+# %% ../nbs/07_config.ipynb #93909396
+def overrides_from_flags(flags:dict)->dict:
+    "The `apply_overrides` keywords that `stitch-train`'s `flags` make; a switch left off overrides nothing."
+    out = {key: None if flags[flag] is False else flags[flag] for key, flag in _TRAIN_FLAGS.items()}
+    return out | {key: False if flags[flag] else None for key, flag in _SWITCHED_OFF.items()}
 
 # %% ../nbs/07_config.ipynb #40689358
 _FLAGS = dict(metrics_output='--metrics-output', resume_from='--resume-from', load_from='--load-from',

@@ -17,7 +17,8 @@ from .files import atomic_write
 from .jobs import (write_status, result_files, load_results, result_file, ran_config_file, checkpoint_file,
                              model_file, cache_dir, status_file, write_checkpoint, read_checkpoint,
                              DamagedFile)
-from .config import load_config, check_config, check_job_paths, check_size, apply_overrides, ConfigError
+from .config import (load_config, check_config, check_job_paths, check_size, apply_overrides, ConfigError,
+                               overrides_from_flags)
 from .models import load_checkpoint
 from .data import make_data, dataset_info, default_data_path, subset_seed
 from .sources import open_source, native_shape
@@ -210,7 +211,8 @@ def prepare(cfg:dict,                  # a checked job config
     if blocker is None: train, test, val = _cached_loaders(prefix, data, folder, progress)
     else: _log(f"activation cache: off ({blocker})", progress)
     if tc.get('init'): init_adapter(model, tc['init'], _first_batch(data.train))
-    prefix, rest = fast_parts(prefix, rest, fold=fast, channels_last=fast, inference=fast, compile=compile)
+    if fast or compile:                                       # else the frozen parts run as they are: no copies
+        prefix, rest = fast_parts(prefix, rest, fold=fast, channels_last=fast, inference=fast, compile=compile)
     run = Run(model=model, prefix=prefix, train=train, test=test, val=val, cached=blocker is None, device=device,
               amp=amp, task_tests=task_tests, provenance=prov, **_optimisation(cfg, model, rest, n_proc))
     return use_objective(run, tc, blocker, cache_dir(folder), progress)
@@ -382,12 +384,4 @@ def train_from_flags(flags:dict):
     "Run `train_job` as the flags of `stitch-train` say (`stitchbook.cli.stitch_train` parses them); print its results."
     print(train_job(flags['Config'], flags['Output'], pretrained=False if flags['no_pretrained'] else None,
           activation_cache=not flags['no_cache'], amp=flags['amp'], channels_last=flags['channels_last'],
-          data_path=flags['data_path'], metrics_output=flags['metrics_output'], epochs=flags['Epochs'],
-          batch_size=flags['Batch_size'], max_batches=flags['Max_batches'], lr=flags['lr'], wd=flags['wd'],
-          momentum=flags['momentum'], seed=flags['seed'], device=flags['device'], workers=flags['workers'],
-          deterministic=flags['deterministic'] or None, save_checkpoints=flags['save_checkpoints'] or None,
-          eval_checkpoints=False if flags['no_eval_checkpoints'] else None, unfrozen=flags['unfrozen'] or None,
-          checkpoint_initial_model=flags['checkpoint_initial_model'] or None, resume_from=flags['resume_from'],
-          load_from=flags['load_from'], strict_load=False if flags['non_strict'] else None,
-          test_only=flags['test_only'] or None, smoke_test=flags['smoke_test'], verbose=flags['Verbose'] or None,
-          init=flags['init'], fast=flags['fast'], compile=flags['compile']).to_string(index=False))
+          fast=flags['fast'], compile=flags['compile'], **overrides_from_flags(flags)).to_string(index=False))

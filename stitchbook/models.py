@@ -51,8 +51,6 @@ def _check_download(name:str, backend:str, url:str):
 
 # %% ../nbs/02_models.ipynb #a12b0af6
 BACKEND_SYNONYMS = {'pytorch': 'torchvision', 'tv': 'torchvision'}
-
-# %% ../nbs/02_models.ipynb #59c4b5a9
 BACKEND_MODULES = ('stitchbook.zoo', 'stitchbook.convnet')   # the package's own backends, registered on first lookup
 
 # %% ../nbs/02_models.ipynb #07c368ee
