@@ -261,29 +261,37 @@ def load_checkpoint(model:nn.Module,        # the network to load into
     return model
 
 # %% ../nbs/02_models.ipynb #ae684f0e
-_LOADED = {}                   # load key -> a network with fixed weights, never handed out; newest last
+_LOADED = {}                   # load key -> (network with fixed weights, never handed out; its file's stamp); newest last
 LOADED_BYTES = 2 << 30         # how many bytes of parameters and buffers a process keeps for the next load
 
 def _nbytes(model:nn.Module)->int:
     return sum(t.numel() * t.element_size() for t in (*model.parameters(), *model.buffers()))
 
+def _file_stamp(path)->tuple|None:
+    "`(path, size, mtime)` of a file, to tell when it changed; `None` for no path or no file."
+    try: st = Path(path).stat()
+    except (OSError, TypeError): return None
+    return str(Path(path).resolve()), st.st_size, st.st_mtime_ns
+
 def _load_key(spec, pretrained, backend, checkpoint, kwargs:dict)->tuple|None:
     "What decides a named network and its weights; `None` when its weights are random or user code builds it."
     if not isinstance(spec, str) or ':' in spec or not (pretrained or checkpoint): return None
-    file = None
-    if checkpoint is not None:
-        path = Path(checkpoint)
-        if not path.is_file(): return None
-        st = path.stat()
-        file = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    return spec, backend, bool(pretrained), file, repr(sorted(kwargs.items()))
+    if checkpoint is not None and not Path(checkpoint).is_file(): return None
+    return spec, backend, bool(pretrained), _file_stamp(checkpoint), repr(sorted(kwargs.items()))
+
+def _stale(key)->bool:
+    "Whether the weights file a backend loaded the stored network from (its `weights_file`) changed since."
+    net, stamp = _LOADED[key]
+    return stamp != _file_stamp(getattr(net, 'weights_file', None))
 
 def _loaded_once(key:tuple|None, load)->nn.Module:
     "A copy of the network `load()` builds, built once per process for the same `key` (always when `key` is None)."
     if key is None: return load()
-    if key not in _LOADED:
-        with torch.random.fork_rng(devices=[]): _LOADED[key] = load()
-        while sum(map(_nbytes, _LOADED.values())) > LOADED_BYTES and len(_LOADED) > 1:
+    if key not in _LOADED or _stale(key):
+        with torch.random.fork_rng(devices=[]): net = load()
+        _LOADED.pop(key, None)
+        _LOADED[key] = net, _file_stamp(getattr(net, 'weights_file', None))
+        while sum(_nbytes(n) for n, _ in _LOADED.values()) > LOADED_BYTES and len(_LOADED) > 1:
             _LOADED.pop(next(iter(_LOADED)))
     else: _LOADED[key] = _LOADED.pop(key)                         # newest last
-    return copy.deepcopy(_LOADED[key])
+    return copy.deepcopy(_LOADED[key][0])

@@ -186,7 +186,7 @@ def load_zoo_model(name:str,               # a zoo name (`ZOO`)
         entry, = ensure_zoo([name], data_path=data_path)
         file = Path(data_path or default_data_path())/'zoo'/entry['file']
         model.load_state_dict(torch.load(file, map_location='cpu', weights_only=True))
-        model.zoo_accuracy = entry['accuracy']
+        model.zoo_accuracy, model.weights_file = entry['accuracy'], file      # a retrained file is read again
         model.weights_from = {'source': 'zoo', 'name': name, 'file': entry['file'], 'sha256': entry.get('sha256')}
     return model.eval()
 
