@@ -122,3 +122,27 @@ def test_bench_reference_config_runs():
     assert any('stitch-resnet18.yml: fast' in l and 'ratio' in l for l in lines), r.stdout
     for path in ('fast', 'plain'):
         assert any(l.strip().startswith(path) and 'suffix bwd' in l and 'prefix' in l for l in lines), r.stdout
+
+class Fixed(nn.Sequential):
+    "A stitched model's fixed part: no gradients, statistics kept, eval mode always (what `speed.fixed` looks for)."
+    frozen = freeze_stats = True
+    def __init__(self, *layers):
+        super().__init__(*layers)
+        for p in self.parameters(): p.requires_grad_(False)
+        trained_stats(self)
+    def train(self, mode:bool=True): return super().train(False)
+
+def test_compiled_copies_train_like_the_plain_parts():
+    "`compile=True` (the flag a GPU run turns on), here through CPU inductor: the loss and adapter gradients agree."
+    torch.manual_seed(0)
+    block = lambda i, o: nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU())
+    prefix = nn.Sequential(Fixed(*block(3, 8)))
+    top = Fixed(*block(8, 8), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 5))
+    rest = nn.Sequential(nn.Conv2d(8, 8, 1), top)                       # the adapter trains, the top is fixed
+    model = nn.Sequential(prefix, rest)
+    x, y = torch.randn(4, 3, 16, 16), torch.arange(4) % 5
+    compiled = fast_parts(prefix, rest, compile=True)
+    assert rest[0] is compiled[1][0] and isinstance(compiled[1][1], FrozenCopy)
+    assert all(type(c.body).__name__ == 'OptimizedModule' for c in (compiled[0][0], compiled[1][1]))   # torch.compile
+    (loss, g), (c_loss, cg) = step(model, (prefix, rest), x, y), step(model, compiled, x, y)
+    assert abs(loss - c_loss) <= 1e-5 * abs(loss) and all(e <= 1e-4 for e in rel_errors(cg, g)), rel_errors(cg, g)
