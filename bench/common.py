@@ -12,9 +12,9 @@ CUTS = {  # a 4-stage zoo network cut after its stage 2: (last node of the botto
     'fmnist_convnext': ('stages.1', 'stages.2', 32, 4),
 }
 
-def same_arch_linear(model='fmnist_resnet', epochs=1, **tc):
-    "A 4-stage zoo network cut after stage 2, a linear 1x1 adapter, the same network from stage 3 on."
-    end, start, c, s = CUTS[model]
+def same_arch_linear(model='fmnist_resnet', epochs=1, cut=None, **tc):
+    "A zoo network cut at `cut` (default: after its stage 2, `CUTS`), a linear 1x1 adapter, the same network after it."
+    end, start, c, s = cut or CUTS[model]
     cfg = load_config(ROOT/'configs'/'fmnist-resnet-convnext.yml')
     cfg['assembly'][0]['Subnet'].update(model_name=model, block_output=end, out_format=['img', [c, s, s]])
     cfg['assembly'][1]['SimpleAdapter'].update(in_channels=c, out_channels=c)
@@ -25,3 +25,10 @@ def same_arch_linear(model='fmnist_resnet', epochs=1, **tc):
 def median_rate(fn, repeats=3):
     "Median of `fn()` over `repeats` runs (each returns a rate)."
     return statistics.median(fn() for _ in range(repeats))
+
+def stage_cuts(model:str)->dict:
+    "Every cut of zoo network `model` between two stages (not before its head): name -> (end, start, channels, size)."
+    from stitchbook.stages import stages
+    st = stages(model)
+    return {f"{a.name}|{b.name}": (a.end, b.start, a.format.C, a.format.H)
+            for a, b in zip(st, st[1:]) if a.end and b.start and b.name != 'head' and a.format.layout == 'img'}
