@@ -16,9 +16,9 @@ from .files import atomic_write, job_lock, tensor_bytes
 # %% auto #0
 __all__ = ['config_file', 'metadata_file', 'model_file', 'status_file', 'attempts_file', 'notebook_file', 'cache_dir',
            'result_file', 'ran_config_file', 'checkpoint_file', 'read_status', 'write_status', 'add_attempt',
-           'attempts', 'DamagedFile', 'result_files', 'load_results', 'results', 'seed_of', 'readable', 'checksum_file',
-           'write_checkpoint', 'read_checkpoint', 'read_metadata', 'read_model', 'ran_config', 'job_folders',
-           'twins_of', 'signature', 'alive', 'state', 'has_run', 'clear', 'share_files']
+           'attempts', 'DamagedFile', 'result_files', 'load_results', 'read_table', 'results', 'seed_of', 'readable',
+           'checksum_file', 'write_checkpoint', 'read_checkpoint', 'read_metadata', 'read_model', 'ran_config',
+           'job_folders', 'twins_of', 'signature', 'alive', 'state', 'has_run', 'clear', 'share_files']
 
 # %% ../nbs/15a_jobs.ipynb #c7c257d3
 def config_file(folder)->Path:   return Path(folder)/'config.yml'
@@ -104,10 +104,10 @@ def _stamp(path:Path)->tuple|None:
     except FileNotFoundError: return None
     return str(path), st.st_mtime_ns, st.st_size
 
-def _read_parquet(path:Path)->pd.DataFrame:
-    "A stitchbook results table; a file that is there but cannot be read is a `DamagedFile`."
+def _read_parquet(path:Path, read=pd.read_parquet)->pd.DataFrame:
+    "A stitchbook results table, as `read` gives it; a file that is there but cannot be read is a `DamagedFile`."
     key = _stamp(path)
-    try: df = pd.read_parquet(path)
+    try: df = read(path)
     except FileNotFoundError: raise
     except Exception as e:
         raise DamagedFile(f"{path} cannot be read ({type(e).__name__}: {str(e).strip()[:200]}). Run the job again "
@@ -132,6 +132,11 @@ def load_results(path,              # `result-*.parquet` (stitchbook), or the re
     if not isinstance(df, pd.DataFrame):
         raise UserError(f"{path}: expected a pickled DataFrame, got {type(df).__name__}")
     return df
+
+def read_table(path)->"pyarrow.Table":
+    "A `result-*.parquet` as pyarrow reads it (no pandas), for putting many together at once (`results.collect`)."
+    import pyarrow as pa, pyarrow.parquet as pq               # small files: read whole, decoded in this thread
+    return _read_parquet(Path(path), lambda p: pq.ParquetFile(pa.BufferReader(p.read_bytes())).read(use_threads=False))
 
 # %% ../nbs/15a_jobs.ipynb #1df3f2a0
 def results(folder,              # a job folder

@@ -6,11 +6,12 @@ Docs: https://stitchbook.github.io/stitchbook/results.html.md"""
 
 # %% ../nbs/19_results.ipynb #40e72f2f
 from __future__ import annotations
-import json, os, warnings
+import base64, json, os, warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np
 import pandas as pd
+import pyarrow as pa, pyarrow.parquet as pq
 from .errors import UserError
 from .files import atomic_write
 from . import jobs
@@ -21,54 +22,103 @@ __all__ = ['ACC', 'VAL', 'collect', 'final', 'write_results', 'over_seeds', 'bes
 # %% ../nbs/19_results.ipynb #ebc2a017
 ACC = 'Overall/Test Accuracy'
 
+def _arrow(f:Path, trust_pickles:bool)->pa.Table:
+    "A results table as pyarrow holds it, without the index pandas wrote beside it (the rows are numbered anew)."
+    if f.suffix != '.parquet': t = pa.Table.from_pandas(jobs.load_results(f, trust_pickles), preserve_index=False)
+    else: t = jobs.read_table(f)
+    index = [c for c in (t.schema.pandas_metadata or {}).get('index_columns', []) if isinstance(c, str)]
+    return t.drop_columns(index).replace_schema_metadata()
+
 def _tables(folder:Path, trust_pickles:bool)->list:
     "`(seed, table)` for each results table of `folder` that can be read; a damaged one is skipped, with a warning."
     out = []
     for f in jobs.result_files(folder):
-        try: out.append((jobs.seed_of(f), jobs.load_results(f, trust_pickles)))
+        try: out.append((jobs.seed_of(f), _arrow(f, trust_pickles)))
         except jobs.DamagedFile as e: warnings.warn(f"skipped a results table: {e}", stacklevel=2)
+        except pa.ArrowException as e: warnings.warn(f"skipped a results table: {f}: not a table ({e})", stacklevel=2)
     return out
 
-def _with_info(table:pd.DataFrame, info:dict)->pd.DataFrame:
-    "`table.assign(**info)`, in one step instead of one per column."
-    clash = {k: v for k, v in info.items() if k in table}             # replaced where they are, as `assign` does
-    rest = {k: v for k, v in info.items() if k not in clash}
-    rest = pd.DataFrame([rest] * len(table) if len(table) else rest, index=table.index)   # records: the faster way
-    return pd.concat([table.assign(**clash) if clash else table, rest], axis=1)
+# %% ../nbs/19_results.ipynb #b0018343
+_TYPES = {}     # a job info's keys and value types -> the types pyarrow infers (`_simple` values: the types decide)
 
-def _job_rows(folder:Path, trust_pickles:bool=False)->pd.DataFrame:
+def _simple(v)->bool: return type(v) in (str, float, bool, type(None)) or type(v) is int and -2**63 <= v < 2**63
+
+def _info_rows(info:dict, n:int)->pa.RecordBatch:
+    "`n` rows of `info`, typed as pyarrow types it: inferred once per set of keys and value types, which decide it."
+    key = tuple((k, type(v)) for k, v in info.items()) if all(map(_simple, info.values())) else None
+    rows = pa.array([info] * max(n, 1), _TYPES.get(key))
+    if key: _TYPES.setdefault(key, rows.type)
+    return pa.RecordBatch.from_struct_array(rows.slice(0, n))
+
+def _with_info(table:pa.Table, info:dict)->pa.Table:
+    "`table` with `info` on every row; a column of both is replaced, as `assign` does."
+    rows = _info_rows(info, len(table))
+    cols = dict(zip(table.column_names, table.columns))
+    cols.update(zip(rows.schema.names, rows.columns))
+    return pa.table(cols)
+
+def _job_rows(folder:Path, trust_pickles:bool=False)->pa.Table:
     "The rows of one job: each epoch of each seed, with the job's metadata, its model's stats, its state and folder."
     meta = jobs.read_metadata(folder)
     meta.setdefault('sweep', folder.parent.name); meta.setdefault('role', 'stitch')
-    stats = {k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in jobs.read_model(folder).items()}
-    tables = _tables(folder, trust_pickles)
-    info = {**meta, **stats, 'state': jobs.state(folder), 'folder': str(folder)}
-    if not tables: return pd.DataFrame([info])
-    return pd.concat([_with_info(t, {'seed': seed, **info}) for seed, t in tables], ignore_index=True)
+    tables = _tables(folder, trust_pickles)                       # before `jobs.state`, which asks if they read
+    info = {**meta, **jobs.read_model(folder), 'state': jobs.state(folder), 'folder': str(folder)}
+    info = {str(k): json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in info.items()}  # lists: JSON text
+    if not tables: return pa.Table.from_batches([_info_rows(info, 1)])
+    return _concat([_with_info(t, {'seed': seed, **info}) for seed, t in tables])
+
+# %% ../nbs/19_results.ipynb #dfdbe8df
+def _unifies(fields:list)->bool:
+    "Whether one type holds every field's values (ints and floats: floats; anything and nulls: it)."
+    try: pa.unify_schemas([pa.schema([f]) for f in fields], promote_options='permissive'); return True
+    except pa.ArrowException: return False
+
+def _as_text(t:pa.Table, names:set)->pa.Table:
+    "`t` with the columns `names` as text (nulls stay null)."
+    for i, n in enumerate(t.column_names):
+        if n in names: t = t.set_column(i, n, pa.array([v if v is None else str(v) for v in t[i].to_pylist()],
+                                                       pa.string()))
+    return t
+
+def _concat(tables:list)->pa.Table:
+    "The rows of `tables` in one table, each column in a type that holds all its values; where none does, as text."
+    if len(tables) == 1: return tables[0]
+    try: return pa.concat_tables(tables, promote_options='permissive')
+    except pa.ArrowException:
+        fields = {}
+        for t in tables:
+            for f in t.schema: fields.setdefault(f.name, []).append(f)
+        bad = {n for n, fs in fields.items() if not _unifies(fs)}
+        return pa.concat_tables([_as_text(t, bad) for t in tables], promote_options='permissive')
 
 def _read(folders:list, trust_pickles:bool, workers:int)->list:
     "The rows of each job folder, read `workers` at a time."
     if workers <= 1 or len(folders) < 2: return [_job_rows(f, trust_pickles) for f in folders]
     with ThreadPoolExecutor(workers) as pool: return list(pool.map(lambda f: _job_rows(f, trust_pickles), folders))
 
+def _frame(parts:list)->pd.DataFrame:
+    "The rows of every job as one DataFrame: pyarrow puts the jobs' tables together, and pandas builds one frame."
+    return _concat(parts).combine_chunks().to_pandas()
+
 # %% ../nbs/19_results.ipynb #38620f6d
 _INDEX = 'results-index.parquet'    # in each sweep folder: its jobs' rows as last read, and the files they came from
-_VERSION = 1                        # of how a job's rows are made: an index of another version is rebuilt
+_VERSION = 2                        # of how a job's rows are made: an index of another version is rebuilt
 _REREAD = ('queued', 'running', 'failed')   # a process may die with no file changing; a damaged table must be named
 
 # %% ../nbs/19_results.ipynb #89bb34b4
 def _load_index(sweep:Path)->tuple:
     "`(rows, meta)` of a sweep folder's index, `meta['jobs'][name] = [signature, first row, rows, schema]`."
-    import pyarrow.parquet as pq
     try:
-        t = pq.read_table(sweep/_INDEX)
+        t = pq.ParquetFile(sweep/_INDEX).read()
         meta = json.loads(t.schema.metadata[b'stitchbook'])
-        return (t.to_pandas(), meta) if meta.get('version') == _VERSION else (None, {})
+        if meta.get('version') != _VERSION: return None, {}
+        meta['schemas'] = [pa.ipc.read_schema(pa.py_buffer(base64.b64decode(s))) for s in meta['schemas']]
+        return t, meta
     except Exception: return None, {}            # none yet, or damaged: it is only a cache, rebuilt from the folders
 
-def _indexable(rows:pd.DataFrame, sig:list)->bool:
+def _indexable(rows:pa.Table, sig:list)->bool:
     "Whether a job's rows may be reused while its files stay as they are: not while it runs, and not from a pickle."
-    return len(rows) > 0 and rows['state'].iloc[0] not in _REREAD and not any(n.endswith('.pkl') for n, *_ in sig)
+    return len(rows) > 0 and rows['state'][0].as_py() not in _REREAD and not any(n.endswith('.pkl') for n, *_ in sig)
 
 def _save_index(sweep:Path, pieces:list):
     "Write a sweep folder's index from `(rows, [(name, signature, number of rows)])` of its jobs, in order."
@@ -76,28 +126,26 @@ def _save_index(sweep:Path, pieces:list):
     for rows, members in pieces:
         if len(members) == 1 and not _indexable(rows, members[0][1]):
             entries[members[0][0]] = [members[0][1], -1, 0, -1]; continue                  # read every time
-        schema = [[c, str(t)] for c, t in rows.dtypes.items()]
+        schema = base64.b64encode(rows.schema.serialize().to_pybytes()).decode()
         if schema not in schemas: schemas.append(schema)
         for name, sig, n in members: entries[name] = [sig, start, n, schemas.index(schema)]; start += n
         keep.append(rows)
     meta = json.dumps({'version': _VERSION, 'jobs': entries, 'schemas': schemas}).encode()
     try:
-        import pyarrow as pa, pyarrow.parquet as pq
-        t = pa.Table.from_pandas(pd.concat(keep, ignore_index=True) if keep else pd.DataFrame(),
-                                 preserve_index=False)
-        t = t.replace_schema_metadata({**(t.schema.metadata or {}), b'stitchbook': meta})
-        atomic_write(sweep/_INDEX, lambda p: pq.write_table(t, p))
-    except Exception: pass       # a read-only folder, or values parquet cannot hold: those jobs are read every time
+        t = pa.concat_tables(keep, promote_options='permissive') if keep else pa.table({})
+        atomic_write(sweep/_INDEX, lambda p: pq.write_table(t.replace_schema_metadata({b'stitchbook': meta}), p))
+    except Exception: pass       # a read-only folder, or types that do not unify: those jobs are read every time
 
 # %% ../nbs/19_results.ipynb #89f45022
-def _slice(ix:tuple, start:int, stop:int, schema:int, members:list)->pd.DataFrame:
-    "Rows `start:stop` of an index, with the columns and dtypes its jobs had, in the job folders `members` names."
+def _slice(ix:tuple, start:int, stop:int, schema:int, members:list)->pa.Table:
+    "Rows `start:stop` of an index, with the columns and types its jobs had, in the job folders `members` names."
     rows, meta = ix
-    cols = dict(meta['schemas'][schema])
-    out = rows.iloc[start:stop][list(cols)].astype(cols).reset_index(drop=True)
-    names = np.repeat([str(f) for f, _ in members], [n for _, n in members])
-    out['folder'] = pd.Series(names, dtype=cols['folder'])
-    return out
+    want, n = meta['schemas'][schema], stop - start
+    part = rows.slice(start, n)
+    cols = [pa.nulls(n) if f.type == pa.null() else part[f.name].cast(f.type) for f in want]
+    names = np.repeat([str(f) for f, _ in members], [k for _, k in members])
+    cols[want.get_field_index('folder')] = pa.array(names, want.field('folder').type)
+    return pa.Table.from_arrays(cols, schema=want)
 
 def _runs(folders:list, hits:list)->list:
     "`[sweep, start, stop, schema, members]` per run of unchanged jobs of one index; `[None, folder]` per other job."
@@ -166,7 +214,7 @@ def _tidy(df:pd.DataFrame)->pd.DataFrame:
 def collect(root,                      # folder holding the sweeps' job folders
             trust_pickles:bool=False,  # read the reference's `result-*.pkl` (unpickling runs code: trusted files only)
             index:bool=True,           # reuse and update each sweep folder's index of what it read last time
-            workers:int=8              # job folders read at a time
+            workers:int=1              # job folders read at a time: more only where each file waits on a network
            )->pd.DataFrame:
     "One table of every job folder under `root`: every epoch, metadata, model stats, state, baselines."
     root = Path(root)
@@ -174,7 +222,7 @@ def collect(root,                      # folder holding the sweeps' job folders
     if not folders:
         raise UserError(f"{root}: no job folders (with metadata.yml) under it; run stitch-sweep -o {root} first")
     parts = _indexed(folders, trust_pickles, workers) if index else _read(folders, trust_pickles, workers)
-    return _baselines(_tidy(pd.concat(parts, ignore_index=True)))
+    return _baselines(_tidy(_frame(parts)))
 
 # %% ../nbs/19_results.ipynb #e169d043
 def final(df:pd.DataFrame)->pd.DataFrame:
