@@ -5,7 +5,8 @@ images. Goal: >= 5x faster. Each pair is measured interleaved in one run, after 
 
 The cache removes the frozen bottom's forward (and the image loading) from every epoch after it is built; it cannot
 remove the adapter and the top's forward and backward, which the loss needs. So the profile of the uncached epoch
-(data, prefix, adapter, top forward, top backward, step) bounds the ratio: at most 1 / (share left with the cache).
+(data, prefix, adapter, top forward, top backward, step; timed phase by phase, which adds a little to each step)
+predicts the ratio: about 1 / (the share the cache leaves).
 
     .venv/bin/python bench/activation_cache.py [--subset 10000] [--rounds 2]
 """
@@ -44,7 +45,7 @@ def bench(model:str, name:str, cut, subset:int, rounds:int):
     left = 1 - p['data'] - p['prefix']                               # what the cache cannot remove
     print(f"{model:16s} {name:20s} with {on:6.2f} s  without {off:6.2f} s  {off / on:4.1f}x  | uncached epoch: "
           f"data {p['data']:4.0%}, prefix {p['prefix']:4.0%}, adapter + top fwd/bwd + step {left:4.0%} "
-          f"-> bound {1 / left:4.1f}x")
+          f"-> the profile predicts ~{1 / left:.1f}x")
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

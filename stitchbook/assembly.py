@@ -6,7 +6,7 @@ Docs: https://stitchbook.github.io/stitchbook/assembly.html.md"""
 
 # %% ../nbs/09_assembly.ipynb #ccebee34
 from __future__ import annotations
-import inspect, re
+import inspect, io, re
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
@@ -20,7 +20,7 @@ from timm.data import resolve_data_config
 from .config import ConfigError, key_path, load_config, check_config, did_you_mean
 from .parts import Step, Parallel, PART_CLASSES, PART_KEYS, COMMON_KEYS, check_part
 from .data import dataset_info
-from .files import sha256
+from .files import sha256, matches_record, checksum_file
 
 # %% auto #0
 __all__ = ['Build', 'build_part', 'build_series', 'Assembly', 'parts_table', 'model_from_config', 'weight_sources',
@@ -380,7 +380,13 @@ def _checkpoint_state(path:str, at:str, source)->dict:
     if not p.is_file():
         raise ConfigError(at, f"no checkpoint file {p.resolve()} (a relative path is read from the folder the job runs "
                           f"in, {Path.cwd()}); give a finished job's checkpoint-last.pt", source)
-    try: state = torch.load(p, map_location='cpu', weights_only=True)
+    data = p.read_bytes()
+    if not matches_record(p, data):
+        raise ConfigError(at, f"{p} does not match the SHA-256 in {checksum_file(p).name}: it is damaged or was "
+                          "changed after its job wrote it. Run that job again, or delete the .sha256 file to take it "
+                          "as it is",
+                          source)
+    try: state = torch.load(io.BytesIO(data), map_location='cpu', weights_only=True)
     except Exception as e:
         raise ConfigError(at, f"{p} is not a checkpoint torch can read safely ({type(e).__name__}: "
                           f"{str(e).splitlines()[0] if str(e) else ''})", source) from None

@@ -11,7 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['atomic_write', 'sha256', 'tensor_bytes', 'job_lock']
+__all__ = ['atomic_write', 'sha256', 'tensor_bytes', 'checksum_file', 'recorded_sha256', 'record_sha256', 'matches_record',
+           'job_lock']
 
 # %% ../nbs/00a_files.ipynb #27e7e491
 def atomic_write(path,          # the file to (re)write
@@ -36,6 +37,27 @@ def tensor_bytes(obj)->bytes:
     buf = io.BytesIO()
     torch.save(obj, buf)
     return buf.getvalue()
+
+# %% ../nbs/00a_files.ipynb #9e865885
+def checksum_file(path)->Path:
+    "Where the SHA-256 of the file `path` is kept: `<name>.sha256` beside it."
+    return Path(path).with_name(Path(path).name + '.sha256')
+
+def recorded_sha256(path)->list:
+    "The SHA-256s recorded beside `path`: none for a file made elsewhere, two while a new one replaces it."
+    side = checksum_file(path)
+    return side.read_text().split() if side.is_file() else []
+
+def record_sha256(path,            # the file the hashes are of
+                  hashes:list):    # hex SHA-256s it may have
+    "Record `hashes` beside `path`, atomically."
+    atomic_write(checksum_file(path), lambda p: p.write_text('\n'.join(hashes) + '\n'))
+
+def matches_record(path,           # the file `data` was read from
+                   data:bytes)->bool: # its bytes, as read
+    "Whether `data` has a SHA-256 recorded beside `path`; `True` when none is recorded."
+    known = recorded_sha256(path)
+    return not known or hashlib.sha256(data).hexdigest() in known
 
 # %% ../nbs/00a_files.ipynb #cba84f88
 @contextmanager

@@ -11,14 +11,15 @@ from fnmatch import fnmatch
 from pathlib import Path
 import pandas as pd
 from .errors import UserError
-from .files import atomic_write, job_lock, tensor_bytes
+from .files import (atomic_write, job_lock, tensor_bytes, checksum_file, recorded_sha256, record_sha256,
+                              matches_record)
 
 # %% auto #0
 __all__ = ['config_file', 'metadata_file', 'model_file', 'status_file', 'attempts_file', 'notebook_file', 'cache_dir',
            'result_file', 'ran_config_file', 'checkpoint_file', 'read_status', 'write_status', 'add_attempt',
            'attempts', 'DamagedFile', 'result_files', 'load_results', 'read_table', 'results', 'seed_of', 'readable',
-           'checksum_file', 'write_checkpoint', 'read_checkpoint', 'read_metadata', 'read_model', 'ran_config',
-           'job_folders', 'twins_of', 'signature', 'alive', 'state', 'has_run', 'clear', 'share_files']
+           'write_checkpoint', 'read_checkpoint', 'read_metadata', 'read_model', 'ran_config', 'job_folders',
+           'twins_of', 'signature', 'alive', 'state', 'has_run', 'clear', 'share_files']
 
 # %% ../nbs/15a_jobs.ipynb #c7c257d3
 def config_file(folder)->Path:   return Path(folder)/'config.yml'
@@ -162,33 +163,21 @@ def readable(path)->bool:
     return _READABLE[key]
 
 # %% ../nbs/15a_jobs.ipynb #f1546e05
-def checksum_file(path)->Path:
-    "Where the SHA-256 of the checkpoint `path` is kept: `<name>.sha256` beside it."
-    return Path(path).with_name(Path(path).name + '.sha256')
-
-def _recorded(path:Path)->list:
-    "The SHA-256s the checkpoint at `path` may have: none for one made elsewhere, two while a new one replaces it."
-    side = checksum_file(path)
-    return side.read_text().split() if side.is_file() else []
-
-def _record(path:Path, hashes:list):
-    atomic_write(checksum_file(path), lambda p: p.write_text('\n'.join(hashes) + '\n'))
-
 def write_checkpoint(path,        # `checkpoint_file(folder)`, or `checkpoint_file(folder, epoch)`
                      state:dict): # what `torch.save` can store: tensors, numbers, strings, lists and dicts of them
     "Save `state` to `path` atomically, with its SHA-256 beside it; a kill at any moment leaves a file that verifies."
     path, data = Path(path), tensor_bytes(state)
     new = hashlib.sha256(data).hexdigest()
-    _record(path, _recorded(path) + [new])       # the old checkpoint and the new one both verify while it is renamed
+    record_sha256(path, recorded_sha256(path) + [new])     # the old file and the new one verify while it is renamed
     atomic_write(path, lambda p: p.write_bytes(data))
-    _record(path, [new])
+    record_sha256(path, [new])
 
 def read_checkpoint(path)->dict:
     "The checkpoint at `path`, once its bytes match the SHA-256 beside it, loaded on the CPU with `weights_only=True`."
     import torch
     path = Path(path)
-    data, known = path.read_bytes(), _recorded(path)
-    if known and hashlib.sha256(data).hexdigest() not in known:
+    data = path.read_bytes()
+    if not matches_record(path, data):
         raise DamagedFile(_damaged(path, f"does not match the SHA-256 in {checksum_file(path).name}"))
     try: return torch.load(io.BytesIO(data), map_location='cpu', weights_only=True)
     except Exception as e:

@@ -6,14 +6,14 @@ Docs: https://stitchbook.github.io/stitchbook/models.html.md"""
 
 # %% ../nbs/02_models.ipynb #80f1b5c8
 from __future__ import annotations
-import copy, difflib, importlib, inspect, os, re, socket, sys
+import copy, difflib, importlib, inspect, io, os, re, socket, sys
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlparse
 import timm, torch, torchvision
 from torch import nn
 from .errors import UserError
-from .files import sha256
+from .files import sha256, matches_record, checksum_file
 
 # %% auto #0
 __all__ = ['BACKENDS', 'LOADED_BYTES', 'PretrainedUnavailable', 'register_backend', 'resolve_factory', 'backend_of',
@@ -252,7 +252,12 @@ def load_checkpoint(model:nn.Module,        # the network to load into
     "Load a state dict saved at `path` into `model` (safe, `weights_only=True`)."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist; fix {key}")
-    try: state = torch.load(path, map_location='cpu', weights_only=True)
+    data = path.read_bytes()
+    if not matches_record(path, data):
+        raise UserError(f"checkpoint {str(path)!r} ({key}) does not match the SHA-256 in {checksum_file(path).name}: "
+                        "it is damaged or was changed after it was written. Give another file, or delete the .sha256 "
+                        "file to take it as it is")
+    try: state = torch.load(io.BytesIO(data), map_location='cpu', weights_only=True)
     except Exception as e:
         raise UserError(f"checkpoint {str(path)!r} ({key}) cannot be read ({type(e).__name__}: "
                         f"{str(e).splitlines()[0][:200]}); give a file that torch.save wrote") from None
@@ -261,7 +266,7 @@ def load_checkpoint(model:nn.Module,        # the network to load into
     return model
 
 # %% ../nbs/02_models.ipynb #ae684f0e
-_LOADED = {}                   # load key -> (network with fixed weights, never handed out; its file's stamp); newest last
+_LOADED = {}                   # load key -> (network with fixed weights, never handed out, its file's stamp)
 LOADED_BYTES = 2 << 30         # how many bytes of parameters and buffers a process keeps for the next load
 
 def _nbytes(model:nn.Module)->int:
