@@ -1,7 +1,7 @@
 """The fast path of the frozen parts (`stitchbook.speed`) computes what the plain path computes, on the reference's own
 real-size configs (read in place from `../shared/reference/configs/tests/`, random weights at 224 px): the same
 outputs and adapter gradients within float tolerance, and the model's weights and checkpoint keys unchanged."""
-import os, subprocess, sys
+import os, shutil, subprocess, sys
 from pathlib import Path
 import pytest, torch
 from torch import nn
@@ -132,6 +132,7 @@ class Fixed(nn.Sequential):
         trained_stats(self)
     def train(self, mode:bool=True): return super().train(False)
 
+@pytest.mark.skipif(not (shutil.which('c++') or shutil.which('g++')), reason="torch.compile on a CPU needs a C++ compiler")
 def test_compiled_copies_train_like_the_plain_parts():
     "`compile=True` (the flag a GPU run turns on), here through CPU inductor: the loss and adapter gradients agree."
     torch.manual_seed(0)
