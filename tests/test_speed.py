@@ -132,7 +132,9 @@ class Fixed(nn.Sequential):
         trained_stats(self)
     def train(self, mode:bool=True): return super().train(False)
 
-@pytest.mark.skipif(not (shutil.which('c++') or shutil.which('g++')), reason="torch.compile on a CPU needs a C++ compiler")
+no_compiler = not (shutil.which('c++') or shutil.which('g++'))
+
+@pytest.mark.skipif(no_compiler, reason="torch.compile on a CPU needs a C++ compiler")
 def test_compiled_copies_train_like_the_plain_parts():
     "`compile=True` (the flag a GPU run turns on), here through CPU inductor: the loss and adapter gradients agree."
     torch.manual_seed(0)
