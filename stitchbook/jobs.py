@@ -69,7 +69,7 @@ def read_status(folder)->dict:
     return data
 
 def write_status(folder,       # a job folder
-                 state:str,    # new, queued, running, done or failed
+                 state:str,    # new, queued, running, done, failed or interrupted (stopped by the scheduler)
                  **extra):     # more to record: error, traceback, epochs, log, ...
     "Write `status.json`, keeping what the launcher recorded (`KEPT_STATUS`)."
     old = read_status(folder)
@@ -77,7 +77,7 @@ def write_status(folder,       # a job folder
     atomic_write(status_file(folder), lambda p: p.write_text(json.dumps(new)))
 
 def add_attempt(folder,        # a job folder
-                event:str,     # start, done or failed
+                event:str,     # start, done, failed or interrupted
                 **extra):      # more to record: log, error
     "Append one event to the folder's history, `attempts.jsonl`."
     line = dict(event=event, time=time.time(), host=socket.gethostname(), pid=os.getpid(), **extra)

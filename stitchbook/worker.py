@@ -144,11 +144,26 @@ class _Kernel:
         self.km = self.kc = None
 
 # %% ../nbs/18a_worker.ipynb #3f08a9de
+_STOPPED = threading.Event()   # this task had a SIGTERM: the scheduler requeues, cancels or times it out
+_STOP_NOTE = "stopped by a SIGTERM (the scheduler requeued, cancelled or timed out its task)"
+
+def _note_sigterm():
+    "Remember a SIGTERM in `_STOPPED`, then do what the handler before did (submitit's lets the task finish up)."
+    before = signal.getsignal(signal.SIGTERM)
+    def noted(signum, frame):
+        _STOPPED.set()
+        if callable(before): return before(signum, frame)
+        if before == signal.SIG_DFL: signal.signal(signum, before); os.kill(os.getpid(), signum)
+    try: signal.signal(signal.SIGTERM, noted)
+    except ValueError: pass                                       # not the main thread: nothing to note then
+
 def _failed(folder, error:str, log:str):
     "Record that `folder`'s notebook broke (say its kernel died), unless the job is done or another process holds it."
+    state = 'interrupted' if _STOPPED.is_set() else 'failed'         # interrupted: a relaunch resumes it
+    if _STOPPED.is_set(): error = f"{_STOP_NOTE}: {error}"
     with job_lock(folder) as mine:
         if mine and jobs.state(folder) != 'done':
-            jobs.write_status(folder, 'failed', error=error, log=log); jobs.add_attempt(folder, 'failed', error=error)
+            jobs.write_status(folder, state, error=error, log=log); jobs.add_attempt(folder, state, error=error)
 
 def _run_notebook(kernel:_Kernel, folder:str, params:dict):
     "Run `folder`'s job notebook on `kernel` unless another task claimed it or it is done; keep it as `job.ipynb`."
@@ -170,6 +185,7 @@ class JobTask(submitit.helpers.Checkpointable):
 
     def __call__(self, folders:list, name:str, pretrained:bool|None=None, threads:int=0)->list:
         if getattr(self, 'launcher', None): _exit_with(self.launcher)
+        _note_sigterm()
         folders = [str(Path(f).resolve()) for f in folders]       # the kernel runs in the notebooks folder
         print(f"task {name}: {len(folders)} job folder(s)", flush=True)
         kernel = _Kernel(_notebook(folders[0]).parent)
