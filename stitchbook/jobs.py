@@ -105,8 +105,8 @@ def _stamp(path:Path)->tuple|None:
     except FileNotFoundError: return None
     return str(path), st.st_mtime_ns, st.st_size
 
-def _read_parquet(path:Path, read=pd.read_parquet)->pd.DataFrame:
-    "A stitchbook results table, as `read` gives it; a file that is there but cannot be read is a `DamagedFile`."
+def _read_parquet(path:Path, read=pd.read_parquet):
+    "A results table as `read` gives it (DataFrame or pyarrow table); an unreadable file is a `DamagedFile`."
     key = _stamp(path)
     try: df = read(path)
     except FileNotFoundError: raise

@@ -177,7 +177,8 @@ def test_force_cancels_the_slurm_tasks_still_queued_before_it_resubmits(tmp_path
 def test_force_changed_reruns_only_the_jobs_whose_config_changed_and_keeps_their_history(tmp_path):
     cfg, out = tmp_path/'c.yml', tmp_path/'exp'
     cfg.write_text(fmnist_sweep(STITCHERS, epochs=1, subset=300, test_subset=200))
-    run = lambda *a: subprocess.run([SWEEP_EXE, '-c', str(cfg), '-o', str(out), '--no-pretrained', '--executor', 'debug', *a],
+    run = lambda *a: subprocess.run([SWEEP_EXE, '-c', str(cfg), '-o', str(out), '--no-pretrained',
+                                     '--executor', 'debug', *a],
                                     capture_output=True, text=True)
     r = run()
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]

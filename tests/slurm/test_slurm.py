@@ -58,7 +58,8 @@ def starts(folder)->int: return sum(a['event'] == 'start' for a in attempts(fold
 def table(folder)->pd.DataFrame:
     "A job's final results, without the columns that time or place it."
     (_, df), = results(folder)
-    return df.drop(columns=[c for c in df if re.search(r'time|second|host|path|folder|log', c, re.I)]).reset_index(drop=True)
+    timed = [c for c in df if re.search(r'time|second|host|path|folder|log', c, re.I)]
+    return df.drop(columns=timed).reset_index(drop=True)
 
 def all_done(root)->bool:
     "every job of the sweep to be done, with its executed notebook (copied when the task ends)"
